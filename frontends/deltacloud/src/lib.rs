@@ -1,0 +1,1 @@
+//! The Deltacloud REST frontend.
