@@ -13,7 +13,10 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Self { user: user.into(), password: Secret::new(password) }
+        Self {
+            user: user.into(),
+            password: Secret::new(password),
+        }
     }
 }
 
@@ -31,7 +34,10 @@ pub struct RequestContext {
 impl RequestContext {
     #[must_use]
     pub fn new(credentials: Option<Credentials>, provider: Option<String>) -> Self {
-        Self { credentials, provider }
+        Self {
+            credentials,
+            provider,
+        }
     }
 
     /// The credentials, or the "please authenticate" error.

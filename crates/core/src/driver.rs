@@ -122,7 +122,11 @@ impl CapabilitySet {
 
     /// `Ok(())` if the capability is declared, else the typed not-supported error.
     pub fn require(&self, c: Capability) -> Result<()> {
-        if self.has(c) { Ok(()) } else { Err(Error::not_supported(c)) }
+        if self.has(c) {
+            Ok(())
+        } else {
+            Err(Error::not_supported(c))
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Capability> + '_ {
@@ -151,7 +155,11 @@ pub trait HardwareProfiles {
 
     /// Profiles filtered by `id` and `architecture`. The default filters the static list;
     /// drivers whose sizes come from the provider override it.
-    async fn hardware_profiles(&self, _ctx: &RequestContext, f: &Filter) -> Result<Vec<HardwareProfile>> {
+    async fn hardware_profiles(
+        &self,
+        _ctx: &RequestContext,
+        f: &Filter,
+    ) -> Result<Vec<HardwareProfile>> {
         let all = self.static_hardware_profiles();
         if all.is_empty() {
             return unsupported(Capability::HardwareProfiles);
@@ -159,7 +167,11 @@ pub trait HardwareProfiles {
         Ok(all
             .iter()
             .filter(|p| f.pass_id(&p.id))
-            .filter(|p| f.architecture.as_ref().is_none_or(|a| a.iter().any(|a| p.matches_architecture(a))))
+            .filter(|p| {
+                f.architecture
+                    .as_ref()
+                    .is_none_or(|a| a.iter().any(|a| p.matches_architecture(a)))
+            })
             .cloned()
             .collect())
     }
@@ -184,7 +196,11 @@ pub trait Instances {
         unsupported(Capability::Instances)
     }
     /// Returns one instance, or several when `instance_count` asked for more.
-    async fn create_instance(&self, _ctx: &RequestContext, _req: &CreateInstance) -> Result<Vec<Instance>> {
+    async fn create_instance(
+        &self,
+        _ctx: &RequestContext,
+        _req: &CreateInstance,
+    ) -> Result<Vec<Instance>> {
         unsupported(Capability::CreateInstance)
     }
     async fn start_instance(&self, _ctx: &RequestContext, _id: &InstanceId) -> Result<Instance> {
@@ -199,7 +215,12 @@ pub trait Instances {
     async fn destroy_instance(&self, _ctx: &RequestContext, _id: &InstanceId) -> Result<()> {
         unsupported(Capability::DestroyInstance)
     }
-    async fn run_on_instance(&self, _ctx: &RequestContext, _id: &InstanceId, _cmd: &RunCommand) -> Result<RunResult> {
+    async fn run_on_instance(
+        &self,
+        _ctx: &RequestContext,
+        _id: &InstanceId,
+        _cmd: &RunCommand,
+    ) -> Result<RunResult> {
         unsupported(Capability::RunOnInstance)
     }
 }
@@ -219,32 +240,66 @@ pub trait Keys {
 
 #[async_trait]
 pub trait StorageVolumes {
-    async fn storage_volumes(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<StorageVolume>> {
+    async fn storage_volumes(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<StorageVolume>> {
         unsupported(Capability::StorageVolumes)
     }
-    async fn create_storage_volume(&self, _ctx: &RequestContext, _req: &CreateStorageVolume) -> Result<StorageVolume> {
+    async fn create_storage_volume(
+        &self,
+        _ctx: &RequestContext,
+        _req: &CreateStorageVolume,
+    ) -> Result<StorageVolume> {
         unsupported(Capability::CreateStorageVolume)
     }
-    async fn destroy_storage_volume(&self, _ctx: &RequestContext, _id: &StorageVolumeId) -> Result<()> {
+    async fn destroy_storage_volume(
+        &self,
+        _ctx: &RequestContext,
+        _id: &StorageVolumeId,
+    ) -> Result<()> {
         unsupported(Capability::DestroyStorageVolume)
     }
-    async fn attach_storage_volume(&self, _ctx: &RequestContext, _id: &StorageVolumeId, _instance: &InstanceId, _device: &str) -> Result<StorageVolume> {
+    async fn attach_storage_volume(
+        &self,
+        _ctx: &RequestContext,
+        _id: &StorageVolumeId,
+        _instance: &InstanceId,
+        _device: &str,
+    ) -> Result<StorageVolume> {
         unsupported(Capability::AttachStorageVolume)
     }
-    async fn detach_storage_volume(&self, _ctx: &RequestContext, _id: &StorageVolumeId) -> Result<StorageVolume> {
+    async fn detach_storage_volume(
+        &self,
+        _ctx: &RequestContext,
+        _id: &StorageVolumeId,
+    ) -> Result<StorageVolume> {
         unsupported(Capability::DetachStorageVolume)
     }
 }
 
 #[async_trait]
 pub trait StorageSnapshots {
-    async fn storage_snapshots(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<StorageSnapshot>> {
+    async fn storage_snapshots(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<StorageSnapshot>> {
         unsupported(Capability::StorageSnapshots)
     }
-    async fn create_storage_snapshot(&self, _ctx: &RequestContext, _req: &CreateStorageSnapshot) -> Result<StorageSnapshot> {
+    async fn create_storage_snapshot(
+        &self,
+        _ctx: &RequestContext,
+        _req: &CreateStorageSnapshot,
+    ) -> Result<StorageSnapshot> {
         unsupported(Capability::CreateStorageSnapshot)
     }
-    async fn destroy_storage_snapshot(&self, _ctx: &RequestContext, _id: &StorageSnapshotId) -> Result<()> {
+    async fn destroy_storage_snapshot(
+        &self,
+        _ctx: &RequestContext,
+        _id: &StorageSnapshotId,
+    ) -> Result<()> {
         unsupported(Capability::DestroyStorageSnapshot)
     }
 }
@@ -254,18 +309,33 @@ pub trait Buckets {
     async fn buckets(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<Bucket>> {
         unsupported(Capability::Buckets)
     }
-    async fn create_bucket(&self, _ctx: &RequestContext, _name: &str, _location: Option<&str>) -> Result<Bucket> {
+    async fn create_bucket(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+        _location: Option<&str>,
+    ) -> Result<Bucket> {
         unsupported(Capability::CreateBucket)
     }
     async fn delete_bucket(&self, _ctx: &RequestContext, _id: &BucketId) -> Result<()> {
         unsupported(Capability::DeleteBucket)
     }
     /// Blob metadata, `None` if the blob does not exist in that bucket.
-    async fn blob(&self, _ctx: &RequestContext, _bucket: &BucketId, _id: &BlobId) -> Result<Option<Blob>> {
+    async fn blob(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &BucketId,
+        _id: &BlobId,
+    ) -> Result<Option<Blob>> {
         unsupported(Capability::Blob)
     }
     /// The blob's content as a stream of chunks.
-    async fn blob_data(&self, _ctx: &RequestContext, _bucket: &BucketId, _id: &BlobId) -> Result<ByteStream> {
+    async fn blob_data(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &BucketId,
+        _id: &BlobId,
+    ) -> Result<ByteStream> {
         unsupported(Capability::Blob)
     }
     /// Create or overwrite a blob from a stream; the driver must not buffer it whole.
@@ -280,13 +350,29 @@ pub trait Buckets {
     ) -> Result<Blob> {
         unsupported(Capability::CreateBlob)
     }
-    async fn delete_blob(&self, _ctx: &RequestContext, _bucket: &BucketId, _id: &BlobId) -> Result<()> {
+    async fn delete_blob(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &BucketId,
+        _id: &BlobId,
+    ) -> Result<()> {
         unsupported(Capability::DeleteBlob)
     }
-    async fn blob_metadata(&self, _ctx: &RequestContext, _bucket: &BucketId, _id: &BlobId) -> Result<Option<BTreeMap<String, String>>> {
+    async fn blob_metadata(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &BucketId,
+        _id: &BlobId,
+    ) -> Result<Option<BTreeMap<String, String>>> {
         unsupported(Capability::BlobMetadata)
     }
-    async fn update_blob_metadata(&self, _ctx: &RequestContext, _bucket: &BucketId, _id: &BlobId, _meta: BTreeMap<String, String>) -> Result<()> {
+    async fn update_blob_metadata(
+        &self,
+        _ctx: &RequestContext,
+        _bucket: &BucketId,
+        _id: &BlobId,
+        _meta: BTreeMap<String, String>,
+    ) -> Result<()> {
         unsupported(Capability::UpdateBlobMetadata)
     }
 }
@@ -302,7 +388,12 @@ pub trait Addresses {
     async fn destroy_address(&self, _ctx: &RequestContext, _id: &AddressId) -> Result<()> {
         unsupported(Capability::DestroyAddress)
     }
-    async fn associate_address(&self, _ctx: &RequestContext, _id: &AddressId, _instance: &InstanceId) -> Result<()> {
+    async fn associate_address(
+        &self,
+        _ctx: &RequestContext,
+        _id: &AddressId,
+        _instance: &InstanceId,
+    ) -> Result<()> {
         unsupported(Capability::AssociateAddress)
     }
     async fn disassociate_address(&self, _ctx: &RequestContext, _id: &AddressId) -> Result<()> {
@@ -315,35 +406,72 @@ pub trait Firewalls {
     async fn firewalls(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<Firewall>> {
         unsupported(Capability::Firewalls)
     }
-    async fn create_firewall(&self, _ctx: &RequestContext, _name: &str, _description: &str) -> Result<Firewall> {
+    async fn create_firewall(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+        _description: &str,
+    ) -> Result<Firewall> {
         unsupported(Capability::CreateFirewall)
     }
     async fn delete_firewall(&self, _ctx: &RequestContext, _id: &FirewallId) -> Result<()> {
         unsupported(Capability::DeleteFirewall)
     }
-    async fn create_firewall_rule(&self, _ctx: &RequestContext, _id: &FirewallId, _rule: &CreateFirewallRule) -> Result<Firewall> {
+    async fn create_firewall_rule(
+        &self,
+        _ctx: &RequestContext,
+        _id: &FirewallId,
+        _rule: &CreateFirewallRule,
+    ) -> Result<Firewall> {
         unsupported(Capability::CreateFirewallRule)
     }
-    async fn delete_firewall_rule(&self, _ctx: &RequestContext, _id: &FirewallId, _rule: &FirewallRuleId) -> Result<()> {
+    async fn delete_firewall_rule(
+        &self,
+        _ctx: &RequestContext,
+        _id: &FirewallId,
+        _rule: &FirewallRuleId,
+    ) -> Result<()> {
         unsupported(Capability::DeleteFirewallRule)
     }
 }
 
 #[async_trait]
 pub trait LoadBalancers {
-    async fn load_balancers(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<LoadBalancer>> {
+    async fn load_balancers(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<LoadBalancer>> {
         unsupported(Capability::LoadBalancers)
     }
-    async fn create_load_balancer(&self, _ctx: &RequestContext, _req: &CreateLoadBalancer) -> Result<LoadBalancer> {
+    async fn create_load_balancer(
+        &self,
+        _ctx: &RequestContext,
+        _req: &CreateLoadBalancer,
+    ) -> Result<LoadBalancer> {
         unsupported(Capability::CreateLoadBalancer)
     }
-    async fn destroy_load_balancer(&self, _ctx: &RequestContext, _id: &LoadBalancerId) -> Result<()> {
+    async fn destroy_load_balancer(
+        &self,
+        _ctx: &RequestContext,
+        _id: &LoadBalancerId,
+    ) -> Result<()> {
         unsupported(Capability::DestroyLoadBalancer)
     }
-    async fn lb_register_instance(&self, _ctx: &RequestContext, _id: &LoadBalancerId, _instance: &InstanceId) -> Result<LoadBalancer> {
+    async fn lb_register_instance(
+        &self,
+        _ctx: &RequestContext,
+        _id: &LoadBalancerId,
+        _instance: &InstanceId,
+    ) -> Result<LoadBalancer> {
         unsupported(Capability::LbRegisterInstance)
     }
-    async fn lb_unregister_instance(&self, _ctx: &RequestContext, _id: &LoadBalancerId, _instance: &InstanceId) -> Result<LoadBalancer> {
+    async fn lb_unregister_instance(
+        &self,
+        _ctx: &RequestContext,
+        _id: &LoadBalancerId,
+        _instance: &InstanceId,
+    ) -> Result<LoadBalancer> {
         unsupported(Capability::LbUnregisterInstance)
     }
 }
@@ -365,7 +493,12 @@ pub trait Networks {
     async fn networks(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<Network>> {
         unsupported(Capability::Networks)
     }
-    async fn create_network(&self, _ctx: &RequestContext, _address_block: &str, _name: Option<&str>) -> Result<Network> {
+    async fn create_network(
+        &self,
+        _ctx: &RequestContext,
+        _address_block: &str,
+        _name: Option<&str>,
+    ) -> Result<Network> {
         unsupported(Capability::CreateNetwork)
     }
     async fn destroy_network(&self, _ctx: &RequestContext, _id: &NetworkId) -> Result<()> {
@@ -374,19 +507,39 @@ pub trait Networks {
     async fn subnets(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<Subnet>> {
         unsupported(Capability::Subnets)
     }
-    async fn create_subnet(&self, _ctx: &RequestContext, _network: &NetworkId, _address_block: &str, _name: Option<&str>) -> Result<Subnet> {
+    async fn create_subnet(
+        &self,
+        _ctx: &RequestContext,
+        _network: &NetworkId,
+        _address_block: &str,
+        _name: Option<&str>,
+    ) -> Result<Subnet> {
         unsupported(Capability::CreateSubnet)
     }
     async fn destroy_subnet(&self, _ctx: &RequestContext, _id: &SubnetId) -> Result<()> {
         unsupported(Capability::DestroySubnet)
     }
-    async fn network_interfaces(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<NetworkInterface>> {
+    async fn network_interfaces(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<NetworkInterface>> {
         unsupported(Capability::NetworkInterfaces)
     }
-    async fn create_network_interface(&self, _ctx: &RequestContext, _instance: &InstanceId, _network: &str, _name: Option<&str>) -> Result<NetworkInterface> {
+    async fn create_network_interface(
+        &self,
+        _ctx: &RequestContext,
+        _instance: &InstanceId,
+        _network: &str,
+        _name: Option<&str>,
+    ) -> Result<NetworkInterface> {
         unsupported(Capability::CreateNetworkInterface)
     }
-    async fn destroy_network_interface(&self, _ctx: &RequestContext, _id: &NetworkInterfaceId) -> Result<()> {
+    async fn destroy_network_interface(
+        &self,
+        _ctx: &RequestContext,
+        _id: &NetworkInterfaceId,
+    ) -> Result<()> {
         unsupported(Capability::DestroyNetworkInterface)
     }
 }
@@ -436,6 +589,10 @@ pub trait Driver:
 
     /// Convenience: one instance by id.
     async fn instance(&self, ctx: &RequestContext, id: &InstanceId) -> Result<Option<Instance>> {
-        Ok(self.instances(ctx, &Filter::by_id(id)).await?.into_iter().next())
+        Ok(self
+            .instances(ctx, &Filter::by_id(id))
+            .await?
+            .into_iter()
+            .next())
     }
 }

@@ -85,7 +85,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error of `kind` with a client-facing message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), cause: None }
+        Self {
+            kind,
+            message: message.into(),
+            cause: None,
+        }
     }
 
     /// Attach the underlying cause (for logs; never rendered to clients).
@@ -148,7 +152,10 @@ impl Error {
 
     /// The driver lacks `capability` (e.g. `create_firewall`).
     pub fn not_supported(capability: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::NotSupported, format!("Operation '{capability}' is not supported by this driver"))
+        Self::new(
+            ErrorKind::NotSupported,
+            format!("Operation '{capability}' is not supported by this driver"),
+        )
     }
 
     pub fn provider(message: impl Into<String>) -> Self {
@@ -187,7 +194,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -205,7 +214,8 @@ mod tests {
 
     #[test]
     fn cause_is_kept_but_not_in_message() {
-        let e = Error::provider("Backend Server Error").with_cause(std::io::Error::other("refused"));
+        let e =
+            Error::provider("Backend Server Error").with_cause(std::io::Error::other("refused"));
         assert_eq!(e.message(), "Backend Server Error");
         assert!(e.to_string().contains("refused"));
         assert!(std::error::Error::source(&e).is_some());

@@ -77,30 +77,162 @@ impl FeatureName {
             params: &'static [&'static str],
             description: &'static str,
         ) -> FeatureSpec {
-            FeatureSpec { name, collection, operation, params, description }
+            FeatureSpec {
+                name,
+                collection,
+                operation,
+                params,
+                description,
+            }
         }
         match self {
-            Self::OwnerId => f("owner_id", "images", Some("index"), &["owner_id"], "Filter images by owner"),
-            Self::ImageName => f("image_name", "images", Some("create"), &["name"], "Name for the created image"),
-            Self::ImageDescription => f("image_description", "images", Some("create"), &["description"], "Description for the created image"),
-            Self::BucketLocation => f("bucket_location", "buckets", Some("create"), &["location"], "Region or location for the new bucket"),
-            Self::Metrics => f("metrics", "instances", Some("create"), &["metrics"], "Enable detailed monitoring"),
-            Self::RealmFilter => f("realm_filter", "instances", Some("index"), &["realm_id"], "Filter instances by realm"),
-            Self::UserName => f("user_name", "instances", Some("create"), &["name"], "Allow the user to set a name for the instance"),
-            Self::UserData => f("user_data", "instances", Some("create"), &["user_data"], "Base64 user data passed to the instance"),
-            Self::UserFiles => f("user_files", "instances", Some("create"), &["user_files"], "Files injected into the instance"),
-            Self::UserIso => f("user_iso", "instances", Some("create"), &["user_iso"], "Base64 gzipped ISO attached as CD-ROM"),
-            Self::Firewalls => f("firewalls", "instances", Some("create"), &["firewalls"], "Launch into firewalls (security groups)"),
-            Self::AuthenticationKey => f("authentication_key", "instances", Some("create"), &["keyname"], "Instance access by key pair"),
-            Self::AuthenticationPassword => f("authentication_password", "instances", Some("create"), &["password"], "Instance access by password"),
-            Self::HardwareProfiles => f("hardware_profiles", "instances", None, &[], "Sizing via hardware profile overrides"),
-            Self::RegisterToLoadBalancer => f("register_to_load_balancer", "instances", Some("create"), &["load_balancer_id"], "Register the new instance with a load balancer"),
-            Self::InstanceCount => f("instance_count", "instances", Some("create"), &["instance_count"], "Launch several instances at once"),
-            Self::AttachSnapshot => f("attach_snapshot", "instances", Some("create"), &["snapshot_id", "device_name"], "Attach a snapshot-backed volume at launch"),
-            Self::Sandboxing => f("sandboxing", "instances", Some("create"), &["sandbox"], "Launch from a sandbox image"),
-            Self::ImportKey => f("import_key", "keys", Some("create"), &["public_key"], "Import an existing public key"),
-            Self::VolumeName => f("volume_name", "storage_volumes", Some("create"), &["name"], "Name for the volume"),
-            Self::VolumeDescription => f("volume_description", "storage_volumes", Some("create"), &["description"], "Description for the volume"),
+            Self::OwnerId => f(
+                "owner_id",
+                "images",
+                Some("index"),
+                &["owner_id"],
+                "Filter images by owner",
+            ),
+            Self::ImageName => f(
+                "image_name",
+                "images",
+                Some("create"),
+                &["name"],
+                "Name for the created image",
+            ),
+            Self::ImageDescription => f(
+                "image_description",
+                "images",
+                Some("create"),
+                &["description"],
+                "Description for the created image",
+            ),
+            Self::BucketLocation => f(
+                "bucket_location",
+                "buckets",
+                Some("create"),
+                &["location"],
+                "Region or location for the new bucket",
+            ),
+            Self::Metrics => f(
+                "metrics",
+                "instances",
+                Some("create"),
+                &["metrics"],
+                "Enable detailed monitoring",
+            ),
+            Self::RealmFilter => f(
+                "realm_filter",
+                "instances",
+                Some("index"),
+                &["realm_id"],
+                "Filter instances by realm",
+            ),
+            Self::UserName => f(
+                "user_name",
+                "instances",
+                Some("create"),
+                &["name"],
+                "Allow the user to set a name for the instance",
+            ),
+            Self::UserData => f(
+                "user_data",
+                "instances",
+                Some("create"),
+                &["user_data"],
+                "Base64 user data passed to the instance",
+            ),
+            Self::UserFiles => f(
+                "user_files",
+                "instances",
+                Some("create"),
+                &["user_files"],
+                "Files injected into the instance",
+            ),
+            Self::UserIso => f(
+                "user_iso",
+                "instances",
+                Some("create"),
+                &["user_iso"],
+                "Base64 gzipped ISO attached as CD-ROM",
+            ),
+            Self::Firewalls => f(
+                "firewalls",
+                "instances",
+                Some("create"),
+                &["firewalls"],
+                "Launch into firewalls (security groups)",
+            ),
+            Self::AuthenticationKey => f(
+                "authentication_key",
+                "instances",
+                Some("create"),
+                &["keyname"],
+                "Instance access by key pair",
+            ),
+            Self::AuthenticationPassword => f(
+                "authentication_password",
+                "instances",
+                Some("create"),
+                &["password"],
+                "Instance access by password",
+            ),
+            Self::HardwareProfiles => f(
+                "hardware_profiles",
+                "instances",
+                None,
+                &[],
+                "Sizing via hardware profile overrides",
+            ),
+            Self::RegisterToLoadBalancer => f(
+                "register_to_load_balancer",
+                "instances",
+                Some("create"),
+                &["load_balancer_id"],
+                "Register the new instance with a load balancer",
+            ),
+            Self::InstanceCount => f(
+                "instance_count",
+                "instances",
+                Some("create"),
+                &["instance_count"],
+                "Launch several instances at once",
+            ),
+            Self::AttachSnapshot => f(
+                "attach_snapshot",
+                "instances",
+                Some("create"),
+                &["snapshot_id", "device_name"],
+                "Attach a snapshot-backed volume at launch",
+            ),
+            Self::Sandboxing => f(
+                "sandboxing",
+                "instances",
+                Some("create"),
+                &["sandbox"],
+                "Launch from a sandbox image",
+            ),
+            Self::ImportKey => f(
+                "import_key",
+                "keys",
+                Some("create"),
+                &["public_key"],
+                "Import an existing public key",
+            ),
+            Self::VolumeName => f(
+                "volume_name",
+                "storage_volumes",
+                Some("create"),
+                &["name"],
+                "Name for the volume",
+            ),
+            Self::VolumeDescription => f(
+                "volume_description",
+                "storage_volumes",
+                Some("create"),
+                &["description"],
+                "Description for the volume",
+            ),
         }
     }
 
@@ -125,7 +257,10 @@ pub struct DriverFeature {
 impl DriverFeature {
     #[must_use]
     pub const fn new(name: FeatureName) -> Self {
-        Self { name, constraints: Vec::new() }
+        Self {
+            name,
+            constraints: Vec::new(),
+        }
     }
 
     #[must_use]

@@ -17,7 +17,10 @@ impl Filter {
     /// A filter on one id (the "show" helpers are `list(id).first`).
     #[must_use]
     pub fn by_id(id: &str) -> Self {
-        Self { id: Some(vec![id.to_owned()]), ..Self::default() }
+        Self {
+            id: Some(vec![id.to_owned()]),
+            ..Self::default()
+        }
     }
 
     /// Does `value` pass the filter `f`?

@@ -15,7 +15,13 @@ pub enum PropertyName {
 }
 
 impl PropertyName {
-    pub const ALL: [Self; 5] = [Self::Cpu, Self::Memory, Self::Storage, Self::Architecture, Self::RootType];
+    pub const ALL: [Self; 5] = [
+        Self::Cpu,
+        Self::Memory,
+        Self::Storage,
+        Self::Architecture,
+        Self::RootType,
+    ];
 
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -123,9 +129,16 @@ impl From<&str> for PropertyValue {
 pub enum PropertyKind {
     Fixed(PropertyValue),
     /// Inclusive range; the default is `default` if given, else `first`.
-    Range { first: PropertyValue, last: PropertyValue, default: Option<PropertyValue> },
+    Range {
+        first: PropertyValue,
+        last: PropertyValue,
+        default: Option<PropertyValue>,
+    },
     /// One of `values`; the default is `default` if given, else the first value.
-    Enum { values: Vec<PropertyValue>, default: Option<PropertyValue> },
+    Enum {
+        values: Vec<PropertyValue>,
+        default: Option<PropertyValue>,
+    },
 }
 
 impl PropertyKind {
@@ -148,17 +161,39 @@ pub struct HardwareProperty {
 impl HardwareProperty {
     #[must_use]
     pub fn fixed(name: PropertyName, v: impl Into<PropertyValue>) -> Self {
-        Self { name, kind: PropertyKind::Fixed(v.into()) }
+        Self {
+            name,
+            kind: PropertyKind::Fixed(v.into()),
+        }
     }
 
     #[must_use]
-    pub fn range(name: PropertyName, first: impl Into<PropertyValue>, last: impl Into<PropertyValue>, default: Option<PropertyValue>) -> Self {
-        Self { name, kind: PropertyKind::Range { first: first.into(), last: last.into(), default } }
+    pub fn range(
+        name: PropertyName,
+        first: impl Into<PropertyValue>,
+        last: impl Into<PropertyValue>,
+        default: Option<PropertyValue>,
+    ) -> Self {
+        Self {
+            name,
+            kind: PropertyKind::Range {
+                first: first.into(),
+                last: last.into(),
+                default,
+            },
+        }
     }
 
     #[must_use]
-    pub fn enumeration(name: PropertyName, values: Vec<PropertyValue>, default: Option<PropertyValue>) -> Self {
-        Self { name, kind: PropertyKind::Enum { values, default } }
+    pub fn enumeration(
+        name: PropertyName,
+        values: Vec<PropertyValue>,
+        default: Option<PropertyValue>,
+    ) -> Self {
+        Self {
+            name,
+            kind: PropertyKind::Enum { values, default },
+        }
     }
 
     /// The value shown in `value=` and in the JSON `properties` map.
@@ -204,7 +239,11 @@ pub struct HardwareProfile {
 impl HardwareProfile {
     #[must_use]
     pub fn new(id: &str, properties: Vec<HardwareProperty>) -> Self {
-        Self { id: HardwareProfileId::new(id), name: id.to_owned(), properties }
+        Self {
+            id: HardwareProfileId::new(id),
+            name: id.to_owned(),
+            properties,
+        }
     }
 
     #[must_use]
@@ -220,17 +259,23 @@ impl HardwareProfile {
     /// The `architecture` filter: opaque profiles never match.
     #[must_use]
     pub fn matches_architecture(&self, arch: &str) -> bool {
-        self.property(PropertyName::Architecture).is_some_and(|p| p.admits(arch))
+        self.property(PropertyName::Architecture)
+            .is_some_and(|p| p.admits(arch))
     }
 
     fn default_num(&self, name: PropertyName) -> Option<f64> {
-        self.property(name).and_then(HardwareProperty::default_value).and_then(PropertyValue::as_f64)
+        self.property(name)
+            .and_then(HardwareProperty::default_value)
+            .and_then(PropertyValue::as_f64)
     }
 
     /// Sort key of list views: `(cpu default, memory default)`, profiles lacking either last.
     #[must_use]
     pub fn list_order(a: &Self, b: &Self) -> std::cmp::Ordering {
-        let key = |p: &Self| match (p.default_num(PropertyName::Cpu), p.default_num(PropertyName::Memory)) {
+        let key = |p: &Self| match (
+            p.default_num(PropertyName::Cpu),
+            p.default_num(PropertyName::Memory),
+        ) {
             (Some(c), Some(m)) => (0u8, c, m),
             _ => (1u8, 0.0, 0.0),
         };
@@ -261,8 +306,20 @@ mod tests {
     #[test]
     fn defaults_and_admission() {
         let p = large();
-        assert_eq!(p.property(P::Cpu).and_then(HardwareProperty::default_value).map(ToString::to_string).as_deref(), Some("1"));
-        assert_eq!(p.property(P::Memory).and_then(HardwareProperty::default_value).map(ToString::to_string).as_deref(), Some("10240"));
+        assert_eq!(
+            p.property(P::Cpu)
+                .and_then(HardwareProperty::default_value)
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            p.property(P::Memory)
+                .and_then(HardwareProperty::default_value)
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("10240")
+        );
         assert!(p.property(P::Memory).is_some_and(|m| m.admits("8000")));
         assert!(!p.property(P::Memory).is_some_and(|m| m.admits("100")));
         assert!(p.property(P::Storage).is_some_and(|m| m.admits("1024")));

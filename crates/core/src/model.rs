@@ -73,12 +73,20 @@ pub struct InstanceAddress {
 impl InstanceAddress {
     #[must_use]
     pub fn hostname(address: impl Into<String>) -> Self {
-        Self { address: address.into(), kind: AddressType::Hostname, port: None }
+        Self {
+            address: address.into(),
+            kind: AddressType::Hostname,
+            port: None,
+        }
     }
 
     #[must_use]
     pub fn ipv4(address: impl Into<String>) -> Self {
-        Self { address: address.into(), kind: AddressType::Ipv4, port: None }
+        Self {
+            address: address.into(),
+            kind: AddressType::Ipv4,
+            port: None,
+        }
     }
 }
 
@@ -275,8 +283,15 @@ pub struct Address {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FirewallSource {
-    Group { name: String, owner: String },
-    Address { family: String, address: String, prefix: String },
+    Group {
+        name: String,
+        owner: String,
+    },
+    Address {
+        family: String,
+        address: String,
+        prefix: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

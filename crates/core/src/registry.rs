@@ -23,7 +23,11 @@ pub struct DriverInfo {
 impl DriverInfo {
     #[must_use]
     pub fn new(id: &str, name: &str) -> Self {
-        Self { id: id.to_owned(), name: name.to_owned(), entrypoints: Vec::new() }
+        Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            entrypoints: Vec::new(),
+        }
     }
 
     /// Provider ids in order of first appearance while walking the entrypoints.
@@ -54,7 +58,11 @@ pub struct DriverSettings {
 
 impl Default for DriverSettings {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("."), timeout: Duration::from_secs(60), options: BTreeMap::new() }
+        Self {
+            data_dir: PathBuf::from("."),
+            timeout: Duration::from_secs(60),
+            options: BTreeMap::new(),
+        }
     }
 }
 
@@ -84,12 +92,20 @@ impl Registry {
     /// Record a catalogue entry for a driver this server cannot (yet) serve. It is listed by
     /// `/api/drivers` but selecting it fails.
     pub fn add_info(&mut self, info: DriverInfo) {
-        self.entries.entry(info.id.clone()).or_insert(Entry { info, driver: None });
+        self.entries
+            .entry(info.id.clone())
+            .or_insert(Entry { info, driver: None });
     }
 
     /// Add a built driver with its catalogue entry.
     pub fn add_driver(&mut self, info: DriverInfo, driver: Arc<dyn Driver>) {
-        self.entries.insert(info.id.clone(), Entry { info, driver: Some(driver) });
+        self.entries.insert(
+            info.id.clone(),
+            Entry {
+                info,
+                driver: Some(driver),
+            },
+        );
     }
 
     /// Catalogue entries, by id.
@@ -104,7 +120,10 @@ impl Registry {
 
     /// Ids of drivers that can serve requests.
     pub fn available(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().filter(|(_, e)| e.driver.is_some()).map(|(k, _)| k.as_str())
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.driver.is_some())
+            .map(|(k, _)| k.as_str())
     }
 
     /// The driver `id`, or a validation error naming it.
@@ -114,7 +133,10 @@ impl Registry {
             .and_then(|e| e.driver.clone())
             .ok_or_else(|| {
                 let avail: Vec<&str> = self.available().collect();
-                Error::validation(format!("Driver '{id}' is not available (available: {})", avail.join(", ")))
+                Error::validation(format!(
+                    "Driver '{id}' is not available (available: {})",
+                    avail.join(", ")
+                ))
             })
     }
 }

@@ -93,7 +93,13 @@ pub enum InstanceAction {
 }
 
 impl InstanceAction {
-    pub const ALL: [Self; 5] = [Self::Create, Self::Start, Self::Stop, Self::Reboot, Self::Destroy];
+    pub const ALL: [Self; 5] = [
+        Self::Create,
+        Self::Start,
+        Self::Stop,
+        Self::Reboot,
+        Self::Destroy,
+    ];
 
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -231,7 +237,9 @@ impl StateMachine {
     #[must_use]
     pub fn settle(&self, mut state: InstanceState) -> InstanceState {
         for _ in 0..self.transitions.len() {
-            let mut autos = self.transitions_from(state).filter(|t| t.trigger == Trigger::Auto);
+            let mut autos = self
+                .transitions_from(state)
+                .filter(|t| t.trigger == Trigger::Auto);
             match (autos.next(), autos.next()) {
                 (Some(t), None) if t.to != state => state = t.to,
                 _ => break,
@@ -251,10 +259,16 @@ mod tests {
         let m = StateMachine::mock();
         use InstanceAction as A;
         use InstanceState as S;
-        assert_eq!(m.states(), vec![S::Start, S::Pending, S::Running, S::Stopped, S::Finish]);
+        assert_eq!(
+            m.states(),
+            vec![S::Start, S::Pending, S::Running, S::Stopped, S::Finish]
+        );
         assert_eq!(m.actions_for(S::Running), vec![A::Reboot, A::Stop]);
         assert_eq!(m.actions_for(S::Stopped), vec![A::Start, A::Destroy]);
-        assert!(m.actions_for(S::Start).is_empty(), "create is never an instance action");
+        assert!(
+            m.actions_for(S::Start).is_empty(),
+            "create is never an instance action"
+        );
         assert_eq!(m.next(S::Running, A::Stop).ok(), Some(S::Stopped));
         assert!(m.next(S::Running, A::Destroy).is_err());
         assert_eq!(m.settle(S::Pending), S::Running);
@@ -262,8 +276,14 @@ mod tests {
 
     #[test]
     fn parse_both_forms() {
-        assert_eq!(InstanceState::parse("SHUTTING_DOWN"), Some(InstanceState::ShuttingDown));
-        assert_eq!(InstanceState::parse("running"), Some(InstanceState::Running));
+        assert_eq!(
+            InstanceState::parse("SHUTTING_DOWN"),
+            Some(InstanceState::ShuttingDown)
+        );
+        assert_eq!(
+            InstanceState::parse("running"),
+            Some(InstanceState::Running)
+        );
         assert_eq!(InstanceState::parse("bogus"), None);
     }
 

@@ -1,1 +1,13 @@
+//! Integration tests of `deltacloudd`: one test binary for the whole crate (`autotests = false`),
+//! one module per area. They start the real binary, so they exercise argument parsing,
+//! configuration layering and the wiring exactly as a user or systemd would.
 
+// Test helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod common;
+mod config;
+mod lifecycle;
+mod persistence;
+mod startup;

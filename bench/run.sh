@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Throughput benchmark of deltacloudd against a bare actix-web "ceiling" server.
+#
+#   bash bench/run.sh
+#
+# Builds release binaries, makes sure `wrk` is installed (apt-get), starts deltacloudd (mock
+# driver, temporary data directory, 127.0.0.1, free port) and bench/ceiling (same host, free port,
+# serving a copy of deltacloudd's own /api/instances XML), warms up, then drives with identical
+# settings:
+#   1. GET /api/instances       Accept: application/xml, Basic mockuser:mockpassword
+#   2. GET /api/images?format=json                      Basic mockuser:mockpassword
+#   3. the ceiling's fixed body
+# and prints requests/s, p50 and p99 latency for each and the ratio to the ceiling. Both servers
+# are stopped at the end (also on Ctrl-C or error). Loopback only; every run is bounded in time.
+# Not run by CI. Results are also written to bench/results/ (git-ignored).
+#
+# Knobs (environment): BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_WARMUP (3s),
+# BENCH_THREADS (2), BENCH_RUST_LOG (info: deltacloudd logs every request, as deployed).
+# On a 2-core machine the load generator shares the cores with the server, so absolute numbers
+# are low; the ratio to the ceiling is the figure to compare across changes.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+DURATION="${BENCH_DURATION:-10s}"
+WARMUP="${BENCH_WARMUP:-3s}"
+THREADS="${BENCH_THREADS:-2}"
+RUST_LOG_LEVEL="${BENCH_RUST_LOG:-info}"
+AUTH="Authorization: Basic $(printf 'mockuser:mockpassword' | base64)"
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "== installing wrk (apt-get)"
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    fi
+fi
+
+echo "== building release binaries"
+cargo build --release -p deltacloud-server -p bench-ceiling
+
+TMP="$(mktemp -d)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+# wait_listening FILE: print the URL from the "Listening on http://..." line once it appears.
+wait_listening() {
+    local file="$1"
+    for _ in $(seq 1 300); do
+        if grep -q '^Listening on ' "$file" 2>/dev/null; then
+            grep -m1 '^Listening on ' "$file" | sed 's/^Listening on //'
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "server did not start; output:" >&2
+    cat "$file" >&2
+    return 1
+}
+
+echo "== starting deltacloudd"
+env -i PATH="$PATH" RUST_LOG="$RUST_LOG_LEVEL" HOSTNAME=bench \
+    target/release/deltacloudd -i mock -f deltacloud -r 127.0.0.1 -p 0 --data-dir "$TMP/data" \
+    >"$TMP/deltacloudd.out" 2>"$TMP/deltacloudd.log" &
+PIDS+=("$!")
+DC="$(wait_listening "$TMP/deltacloudd.out")"
+
+status="$(curl -s -o "$TMP/instances.xml" -w '%{http_code}' -H 'Accept: application/xml' -H "$AUTH" "$DC/api/instances")"
+if [ "$status" != 200 ]; then
+    echo "GET /api/instances answered $status, not 200; cannot benchmark" >&2
+    cat "$TMP/instances.xml" >&2
+    exit 1
+fi
+
+echo "== starting the ceiling ($(wc -c <"$TMP/instances.xml") byte body, as /api/instances)"
+target/release/bench-ceiling 0 "$TMP/instances.xml" >"$TMP/ceiling.out" 2>&1 &
+PIDS+=("$!")
+CEIL="$(wait_listening "$TMP/ceiling.out")"
+
+NAMES=("GET /api/instances (xml)" "GET /api/images?format=json" "ceiling (fixed body)")
+URLS=("$DC/api/instances" "$DC/api/images?format=json" "$CEIL/api/instances")
+ACCEPTS=("application/xml" "application/json" "application/xml")
+
+run_wrk() { # run_wrk DURATION INDEX
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --timeout 5s --latency \
+        -H "Accept: ${ACCEPTS[$2]}" -H "$AUTH" "${URLS[$2]}"
+}
+
+echo "== warming up ($WARMUP each)"
+for i in "${!URLS[@]}"; do
+    run_wrk "$WARMUP" "$i" >/dev/null
+done
+
+echo "== measuring: $CONNECTIONS connections, $THREADS wrk threads, $DURATION each"
+for i in "${!URLS[@]}"; do
+    run_wrk "$DURATION" "$i" >"$TMP/wrk.$i"
+done
+
+# Pull requests/s, p50, p99 (in ms) and error counts out of wrk's report.
+parse() { # parse FILE => "rps p50_ms p99_ms non2xx socket_errors"
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
+            if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
+            if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
+            return v
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        /Non-2xx or 3xx responses:/ { non2xx = $NF }
+        /Socket errors:/ { errs = $0; sub(/.*Socket errors: /, "", errs); gsub(/ /, "", errs) }
+        END { printf "%s %.3f %.3f %s %s\n", rps, p50, p99, (non2xx == "" ? 0 : non2xx), (errs == "" ? "none" : errs) }
+    ' "$1"
+}
+
+read -r CEIL_RPS _ <<<"$(parse "$TMP/wrk.2")"
+mkdir -p bench/results
+REPORT="bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt"
+{
+    echo "deltacloudd benchmark: $(date -u +%FT%TZ), $(nproc) cores, $CONNECTIONS connections, $DURATION, RUST_LOG=$RUST_LOG_LEVEL"
+    printf '%-30s %12s %10s %10s %8s %8s  %s\n' "target" "requests/s" "p50 ms" "p99 ms" "ceiling" "non-2xx" "socket errors"
+    for i in "${!URLS[@]}"; do
+        read -r rps p50 p99 non2xx errs <<<"$(parse "$TMP/wrk.$i")"
+        ratio="$(awk -v a="$rps" -v b="$CEIL_RPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+        printf '%-30s %12s %10s %10s %8s %8s  %s\n' "${NAMES[$i]}" "$rps" "$p50" "$p99" "$ratio" "$non2xx" "$errs"
+    done
+} | tee "$REPORT"
+echo "(report saved to $REPORT)"

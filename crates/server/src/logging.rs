@@ -1,0 +1,208 @@
+//! Structured logs on stderr (stdout carries only the start-up banner and the `Listening on`
+//! line), as text or JSON, plus the per-request root span.
+//!
+//! Redaction lives here, in one place: request logs carry the method, the path, the status, the
+//! driver and provider that served the request, and a request id; never a header (so never
+//! `Authorization`), never a body, and a query string only under `/api` and `/cimi` (an `/ec2`
+//! query can carry `Signature=` and `AWSAccessKeyId=`).
+
+use crate::cli::LogFormat;
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use std::time::Instant;
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
+use tracing_subscriber::EnvFilter;
+
+/// Set up the global subscriber. The filter is `debug` when verbose (`-V`, `API_VERBOSE`), else
+/// `RUST_LOG` when set, else `info`: the explicit verbose setting wins over the generic variable.
+///
+/// # Errors
+/// If a subscriber is already installed.
+pub fn init(format: LogFormat, verbose: bool) -> anyhow::Result<()> {
+    let filter = if verbose {
+        EnvFilter::new("debug,h2=info,mio=info")
+    } else {
+        EnvFilter::builder()
+            .with_default_directive(tracing::Level::INFO.into())
+            .from_env_lossy()
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .flatten_event(true)
+            .try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
+/// Which frontend a path belongs to, for the span (`-` for the index page and unknown paths).
+#[must_use]
+pub fn frontend_of(path: &str) -> &'static str {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with(';'))
+    };
+    if under("/api") {
+        "deltacloud"
+    } else if under("/cimi") {
+        "cimi"
+    } else if under("/ec2") {
+        "ec2"
+    } else {
+        "-"
+    }
+}
+
+/// The query string to log, if any: only for frontends whose queries carry no credentials.
+#[must_use]
+pub fn loggable_query<'a>(path: &str, query: &'a str) -> Option<&'a str> {
+    match frontend_of(path) {
+        "deltacloud" | "cimi" if !query.is_empty() => Some(query),
+        _ => None,
+    }
+}
+
+/// A provider string with any `user:password@` part of a URL removed, because provider strings
+/// may be endpoint URLs (`drivers.md` §3).
+#[must_use]
+pub fn redact_provider(provider: &str) -> String {
+    if let Some((scheme, rest)) = provider.split_once("://") {
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            return format!("{scheme}://[REDACTED]@{}", &rest[at + 1..]);
+        }
+    }
+    provider.to_owned()
+}
+
+/// When the request started, left in the request's extensions for the end-of-request event.
+#[derive(Clone, Copy)]
+struct Started(Instant);
+
+/// The root span of every request: see the module docs for what it records.
+pub struct RootSpan;
+
+impl RootSpanBuilder for RootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let path = request.path();
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            method = %request.method(),
+            path = %path,
+            query = Empty,
+            frontend = frontend_of(path),
+            client = Empty,
+            status = Empty,
+            driver = Empty,
+            provider = Empty,
+            error = Empty,
+        );
+        if let Some(q) = loggable_query(path, request.query_string()) {
+            span.record("query", q);
+        }
+        if let Some(ip) = request.connection_info().realip_remote_addr() {
+            span.record("client", ip);
+        }
+        request.extensions_mut().insert(Started(Instant::now()));
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        let (status, started) = match outcome {
+            Ok(res) => {
+                let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok());
+                if let Some(d) = header("x-deltacloud-driver") {
+                    span.record("driver", d);
+                }
+                if let Some(p) = header("x-deltacloud-provider") {
+                    span.record("provider", redact_provider(p));
+                }
+                if let Some(e) = res.response().error() {
+                    span.record("error", tracing::field::display(e));
+                }
+                (
+                    res.status(),
+                    res.request().extensions().get::<Started>().copied(),
+                )
+            }
+            Err(e) => {
+                span.record("error", tracing::field::display(e));
+                (e.as_response_error().status_code(), None)
+            }
+        };
+        span.record("status", status.as_u16());
+        let elapsed_ms = started.map(|s| s.0.elapsed().as_secs_f64() * 1000.0);
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), elapsed_ms, "request failed");
+        } else {
+            tracing::info!(status = status.as_u16(), elapsed_ms, "request");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frontends_by_path() {
+        assert_eq!(frontend_of("/api"), "deltacloud");
+        assert_eq!(frontend_of("/api;driver=mock/realms"), "deltacloud");
+        assert_eq!(frontend_of("/api/instances"), "deltacloud");
+        assert_eq!(frontend_of("/apis"), "-");
+        assert_eq!(frontend_of("/cimi/cloudEntryPoint"), "cimi");
+        assert_eq!(frontend_of("/ec2"), "ec2");
+        assert_eq!(frontend_of("/"), "-");
+    }
+
+    #[test]
+    fn ec2_queries_are_never_logged() {
+        assert_eq!(
+            loggable_query("/ec2", "Action=DescribeRegions&Signature=abc"),
+            None
+        );
+        assert_eq!(loggable_query("/ec2/", "AWSAccessKeyId=AK"), None);
+        assert_eq!(
+            loggable_query("/api/images", "format=json"),
+            Some("format=json")
+        );
+        assert_eq!(
+            loggable_query("/cimi/machines", "$filter=x"),
+            Some("$filter=x")
+        );
+        assert_eq!(loggable_query("/api", ""), None);
+        assert_eq!(loggable_query("/elsewhere", "a=b"), None);
+    }
+
+    #[test]
+    fn provider_userinfo_is_redacted() {
+        assert_eq!(
+            redact_provider("https://u:p@keystone:5000/v2.0;R"),
+            "https://[REDACTED]@keystone:5000/v2.0;R"
+        );
+        assert_eq!(
+            redact_provider("https://keystone:5000/v2.0;R"),
+            "https://keystone:5000/v2.0;R"
+        );
+        assert_eq!(redact_provider("https://h/path@x"), "https://h/path@x");
+        assert_eq!(redact_provider("us-east-1"), "us-east-1");
+    }
+}
