@@ -81,13 +81,13 @@ impl Images for MockDriver {
     async fn images(&self, ctx: &RequestContext, f: &Filter) -> Result<Vec<Image>> {
         let user = self.authenticate(ctx)?.to_owned();
         let profiles = self.profile_ids();
-        let all = self
-            .read(move |tx| {
+        let all: Vec<Image> = self
+            .read_memo("images".to_owned(), move |tx| {
                 let mut st = tx.prepare_cached(&format!(
                     "SELECT {IMAGE_COLS} FROM images ORDER BY owner_id, description, id"
                 ))?;
                 let rows = st.query_map([], |r| image_from_row(r, &profiles))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, None))
             })
             .await?;
         let owners: Option<Vec<String>> = f.owner_id.as_ref().map(|v| {
@@ -410,9 +410,10 @@ impl MockDriver {
         user: &str,
         only: Option<String>,
     ) -> Result<Vec<Instance>> {
+        let key = format!("instances\0{user}\0{}", only.as_deref().unwrap_or(""));
         let user = user.to_owned();
         let machine = self.machine.clone();
-        self.read(move |tx| {
+        self.read_memo(key, move |tx| {
             let now = now_ms();
             let rows: Vec<InstanceRow> = match &only {
                 Some(id) => tx
@@ -428,9 +429,16 @@ impl MockDriver {
                     .query_map([&user], InstanceRow::from_row)?
                     .collect::<rusqlite::Result<_>>()?,
             };
-            rows.iter()
+            // The list changes by the clock alone when the next transition ends.
+            let valid_until = rows
+                .iter()
+                .filter_map(|r| r.transition_until.filter(|&u| u > now))
+                .min();
+            let list = rows
+                .iter()
                 .filter_map(|r| r.observed(now).map(|s| r.to_model(s, &machine)))
-                .collect::<DbResult<Vec<_>>>()
+                .collect::<DbResult<Vec<_>>>()?;
+            Ok((list, valid_until))
         })
         .await
     }

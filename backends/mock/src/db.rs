@@ -30,7 +30,7 @@ pub const DB_FILE: &str = "mock.db";
 const SCHEMA_VERSION: i64 = 1;
 
 /// How many idle read connections are kept for reuse.
-const MAX_IDLE_READERS: usize = 8;
+const MAX_IDLE_READERS: usize = 32;
 
 /// Instance rows keep the *stable* state they are heading to (`state`) plus, while a transition
 /// delay runs, the transitional state shown until `transition_until` (epoch milliseconds). The

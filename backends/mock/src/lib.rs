@@ -19,6 +19,7 @@
 mod blobs;
 mod compute;
 pub mod db;
+mod memo;
 mod metrics;
 mod network;
 mod seed;
@@ -132,6 +133,8 @@ pub fn reset(data_dir: &Path) -> Result<()> {
 /// The mock driver. Cheap to share: all state is in the database.
 pub struct MockDriver {
     db: Arc<Db>,
+    /// Read results kept until the next write (see `memo.rs` for why and why it is sound).
+    memo: memo::ReadMemo,
     options: MockOptions,
     password: Secret,
     profiles: Vec<HardwareProfile>,
@@ -240,6 +243,7 @@ impl MockDriver {
         let db = Db::open(&data_dir.join(db::DB_FILE))?;
         Ok(Self {
             db: Arc::new(db),
+            memo: memo::ReadMemo::default(),
             options,
             password: Secret::new(MOCK_PASSWORD),
             profiles: hardware_profiles(),
@@ -298,9 +302,27 @@ impl MockDriver {
         F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || db.write(f).map_err(Error::from))
-            .await
-            .map_err(|e| Error::internal("A mock database task failed").with_cause(e))?
+        let out = tokio::task::spawn_blocking(move || db.write(f).map_err(Error::from)).await;
+        // Even a failed or abandoned transaction may race a read; forgetting is always safe.
+        self.memo.invalidate();
+        out.map_err(|e| Error::internal("A mock database task failed").with_cause(e))?
+    }
+
+    /// [`Self::read`] through the read memo: `key` must name everything the result depends on
+    /// besides the database (user, filters); `f` returns the result and, when the clock alone
+    /// can change it (transition delays), the epoch millisecond until which it holds.
+    async fn read_memo<T, F>(&self, key: String, f: F) -> Result<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce(&Transaction<'_>) -> DbResult<(T, Option<i64>)> + Send + 'static,
+    {
+        let ticket = match self.memo.get::<T>(&key) {
+            Ok(hit) => return Ok(hit),
+            Err(ticket) => ticket,
+        };
+        let (value, valid_until) = self.read(f).await?;
+        self.memo.store(ticket, key, value.clone(), valid_until);
+        Ok(value)
     }
 }
 
