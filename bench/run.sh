@@ -10,6 +10,7 @@
 #   1. GET /api/instances       Accept: application/xml, Basic mockuser:mockpassword
 #   2. GET /api/images?format=json                      Basic mockuser:mockpassword
 #   3. the ceiling's fixed body
+#   4. GET /cimi/machines       Accept: application/json, Basic mockuser:mockpassword
 # and prints requests/s, p50 and p99 latency for each and the ratio to the ceiling. Both servers
 # are stopped at the end (also on Ctrl-C or error). Loopback only; every run is bounded in time.
 # Not run by CI. Results are also written to bench/results/ (git-ignored).
@@ -71,7 +72,7 @@ wait_listening() {
 
 echo "== starting deltacloudd"
 env -i PATH="$PATH" RUST_LOG="$RUST_LOG_LEVEL" HOSTNAME=bench \
-    target/release/deltacloudd -i mock -f deltacloud -r 127.0.0.1 -p 0 --data-dir "$TMP/data" \
+    target/release/deltacloudd -i mock -f deltacloud,cimi -r 127.0.0.1 -p 0 --data-dir "$TMP/data" \
     >"$TMP/deltacloudd.out" 2>"$TMP/deltacloudd.log" &
 PIDS+=("$!")
 DC="$(wait_listening "$TMP/deltacloudd.out")"
@@ -88,9 +89,9 @@ target/release/bench-ceiling 0 "$TMP/instances.xml" >"$TMP/ceiling.out" 2>&1 &
 PIDS+=("$!")
 CEIL="$(wait_listening "$TMP/ceiling.out")"
 
-NAMES=("GET /api/instances (xml)" "GET /api/images?format=json" "ceiling (fixed body)")
-URLS=("$DC/api/instances" "$DC/api/images?format=json" "$CEIL/api/instances")
-ACCEPTS=("application/xml" "application/json" "application/xml")
+NAMES=("GET /api/instances (xml)" "GET /api/images?format=json" "ceiling (fixed body)" "GET /cimi/machines (json)")
+URLS=("$DC/api/instances" "$DC/api/images?format=json" "$CEIL/api/instances" "$DC/cimi/machines")
+ACCEPTS=("application/xml" "application/json" "application/xml" "application/json")
 
 run_wrk() { # run_wrk DURATION INDEX
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --timeout 5s --latency \

@@ -96,7 +96,10 @@ pub fn epoch_id(tx: &Transaction<'_>, table: &str, prefix: &str) -> DbResult<Str
 const MAX_NAME_LEN: usize = 255;
 
 /// Check a client-chosen id (key, bucket, blob, image, network … name): non-empty, bounded,
-/// and free of `/` and control characters, which could never be addressed through a URL path.
+/// not a relative path component (`.`, `..`), and free of `/`, `\` and control characters,
+/// which could never be addressed through a URL path. The mock keeps every name as an SQL key,
+/// never as a file path, so none of these could escape its storage; refusing them anyway keeps
+/// the mock's answers in line with drivers whose names become object paths.
 pub fn check_name(what: &str, name: &str) -> Result<(), Error> {
     if name.is_empty() {
         return Err(Error::validation(format!(
@@ -108,9 +111,14 @@ pub fn check_name(what: &str, name: &str) -> Result<(), Error> {
             "The {what} name is longer than {MAX_NAME_LEN} bytes"
         )));
     }
-    if name.contains('/') || name.chars().any(char::is_control) {
+    if name == "." || name == ".." {
         return Err(Error::validation(format!(
-            "The {what} name must not contain '/' or control characters"
+            "The {what} name must not be '.' or '..'"
+        )));
+    }
+    if name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+        return Err(Error::validation(format!(
+            "The {what} name must not contain '/', '\\' or control characters"
         )));
     }
     Ok(())
@@ -136,6 +144,10 @@ mod tests {
         assert!(check_name("key", "").is_err());
         assert!(check_name("key", "a/b").is_err());
         assert!(check_name("key", "a\nb").is_err());
+        assert!(check_name("blob", "..").is_err());
+        assert!(check_name("blob", ".").is_err());
+        assert!(check_name("blob", "a\\b").is_err());
+        assert!(check_name("blob", "a..b").is_ok());
         assert!(check_name("key", &"x".repeat(300)).is_err());
     }
 }

@@ -35,6 +35,8 @@ struct IndexEntry<'a> {
 pub struct Site {
     frontends: Arc<[Frontend]>,
     index_html: Arc<str>,
+    /// The CIMI database, opened at start-up when the cimi frontend is enabled.
+    cimi_store: Option<web::Data<deltacloud_frontend_cimi::Store>>,
 }
 
 impl Site {
@@ -57,7 +59,15 @@ impl Site {
         Ok(Self {
             frontends: frontends.into(),
             index_html: page.render()?.into(),
+            cimi_store: None,
         })
+    }
+
+    /// Mount `/cimi` with this database (only if the cimi frontend is enabled).
+    #[must_use]
+    pub fn with_cimi_store(mut self, store: deltacloud_frontend_cimi::Store) -> Self {
+        self.cimi_store = Some(web::Data::new(store));
+        self
     }
 
     fn enabled(&self, f: Frontend) -> bool {
@@ -97,6 +107,10 @@ pub fn build_app(
     >,
 > {
     let deltacloud = site.enabled(Frontend::Deltacloud);
+    let cimi = site
+        .cimi_store
+        .clone()
+        .filter(|_| site.enabled(Frontend::Cimi));
     App::new()
         .app_data(gateway)
         .app_data(web::Data::new(site))
@@ -109,6 +123,9 @@ pub fn build_app(
         .configure(|cfg| {
             if deltacloud {
                 deltacloud_frontend_api::configure(cfg);
+            }
+            if let Some(store) = cimi {
+                deltacloud_frontend_cimi::configure(cfg, store);
             }
         })
         .wrap(deltacloud_frontend_api::MatrixParams)

@@ -95,11 +95,11 @@ impl Frontend {
         }
     }
 
-    /// Whether this build mounts the frontend. `cimi` and `ec2` are valid names (so existing
-    /// sysconfig files keep working) but are not written yet.
+    /// Whether this build mounts the frontend. `ec2` is a valid name (so existing sysconfig
+    /// files keep working) but is not written yet.
     #[must_use]
     pub const fn implemented(self) -> bool {
-        matches!(self, Self::Deltacloud)
+        matches!(self, Self::Deltacloud | Self::Cimi)
     }
 
     fn parse(name: &str) -> Option<Self> {

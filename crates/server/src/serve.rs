@@ -199,7 +199,18 @@ async fn serve(
             f.root_path()
         );
     }
-    let site = Site::new(&config.frontends)?;
+    let mut site = Site::new(&config.frontends)?;
+    if config.frontends.contains(&Frontend::Cimi) {
+        // Opening SQLite is blocking I/O, so off the reactor.
+        let dir = config.data_dir.clone();
+        let store = actix_web::rt::task::spawn_blocking(move || {
+            deltacloud_frontend_cimi::Store::open_in(&dir)
+        })
+        .await
+        .context("CIMI database start-up panicked")?
+        .map_err(|e| anyhow::anyhow!("cannot open the CIMI database: {e}"))?;
+        site = site.with_cimi_store(store);
+    }
 
     let app_gateway = gateway.clone();
     let mut server = HttpServer::new(move || build_app(app_gateway.clone(), site.clone()))

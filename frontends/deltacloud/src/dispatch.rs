@@ -21,7 +21,7 @@ use crate::memo::Memos;
 use crate::negotiate::{Format, Formats, Ranking, negotiate};
 use crate::params::{self, BodyKind, Params};
 use crate::response::{self, Reply, X_DRIVER, X_PROVIDER};
-use crate::routes::{self, Lookup, Op, Route, Shape};
+use crate::routes::{self, Body, Lookup, Op, Route, Shape};
 use crate::view::{Traits, Urls};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -219,16 +219,51 @@ impl Pipeline<'_> {
             .and_then(|r| r.pick(Formats::STANDARD).ok())
             .unwrap_or(Format::Xml);
 
-        // Form bodies.
         let method = req.method();
-        if matches!(
-            *method,
-            Method::POST | Method::PUT | Method::DELETE | Method::PATCH
-        ) && let Some(kind) = params::body_kind(
-            req.headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-        ) {
+        // The path below `/api`, segments percent-decoded. (The scope only routes `/api` and
+        // `/api/…` here.)
+        let Some(rest) = req.path().strip_prefix("/api") else {
+            return self.fail(ApiError::not_found(), params, err_format, false);
+        };
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        let segments: Vec<Cow<'_, str>> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/')
+                .map(|s| percent_decode_str(s).decode_utf8_lossy())
+                .collect()
+        };
+        // Empty segments (`/api/realms/`, `//`) match nothing: only the entry point takes a
+        // trailing slash.
+        if segments.iter().any(|s| s.is_empty()) {
+            return self.fail(ApiError::not_found(), params, err_format, false);
+        }
+        let segs: Vec<&str> = segments.iter().map(AsRef::as_ref).collect();
+
+        // Form bodies, except where the route takes the body itself (blob uploads), which is
+        // decided on the request's own method before any `_method` override.
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let body_kind = params::body_kind(content_type);
+        let streamed = match routes::lookup(&segs, method.as_str()) {
+            Lookup::Found(r) => match r.body {
+                Body::Form => false,
+                Body::Raw => true,
+                Body::MultipartStream => matches!(body_kind, Some(BodyKind::Multipart { .. })),
+            },
+            _ => false,
+        };
+        let mut payload = Some(payload);
+        if !streamed
+            && matches!(
+                *method,
+                Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+            )
+            && let Some(kind) = body_kind.as_ref()
+            && let Some(payload) = payload.take()
+        {
             let declared = req
                 .headers()
                 .get(header::CONTENT_LENGTH)
@@ -241,7 +276,7 @@ impl Pipeline<'_> {
                         Ok(())
                     }
                     BodyKind::Multipart { boundary } => {
-                        params::parse_multipart(&body, &boundary, params)
+                        params::parse_multipart(&body, boundary, params)
                     }
                 },
                 Err(e) => Err(e),
@@ -267,26 +302,6 @@ impl Pipeline<'_> {
                 _ => {}
             }
         }
-
-        // The path below `/api`, segments percent-decoded. (The scope only routes `/api` and
-        // `/api/…` here.)
-        let Some(rest) = req.path().strip_prefix("/api") else {
-            return self.fail(ApiError::not_found(), params, err_format, false);
-        };
-        let rest = rest.strip_prefix('/').unwrap_or(rest);
-        let segments: Vec<Cow<'_, str>> = if rest.is_empty() {
-            Vec::new()
-        } else {
-            rest.split('/')
-                .map(|s| percent_decode_str(s).decode_utf8_lossy())
-                .collect()
-        };
-        // Empty segments (`/api/realms/`, `//`) match nothing: only the entry point takes a
-        // trailing slash.
-        if segments.iter().any(|s| s.is_empty()) {
-            return self.fail(ApiError::not_found(), params, err_format, false);
-        }
-        let segs: Vec<&str> = segments.iter().map(AsRef::as_ref).collect();
 
         if *method == Method::OPTIONS {
             return self.options(&segs, params, err_format);
@@ -316,11 +331,28 @@ impl Pipeline<'_> {
             }
         };
         let id = match route.shape {
-            Shape::Member | Shape::Action(_) => segs.get(1).copied().unwrap_or_default(),
+            Shape::Member | Shape::Action(_) | Shape::SubMember | Shape::SubAction(_) => {
+                segs.get(1).copied().unwrap_or_default()
+            }
             Shape::Root | Shape::Collection => "",
         };
         if !id.is_empty() {
             params.push("id", id);
+        }
+        // The sub-resource of `/<coll>/:id/:sub[/<action>]`: a blob, or a firewall rule.
+        let sub = match route.shape {
+            Shape::SubMember | Shape::SubAction(_) => segs.get(2).copied().unwrap_or_default(),
+            _ => "",
+        };
+        if !sub.is_empty() {
+            params.push(
+                if route.coll == "firewalls" {
+                    "rule_id"
+                } else {
+                    "blob_id"
+                },
+                sub,
+            );
         }
         let index = route.kind == routes::Kind::Index;
 
@@ -370,6 +402,11 @@ impl Pipeline<'_> {
             urls: self.urls,
             params,
             id,
+            sub,
+            body: std::cell::RefCell::new(if streamed { payload } else { None }),
+            content_type,
+            head: *method == Method::HEAD,
+            req,
             format,
             rctx: &rctx,
             traits: Traits::of(driver.as_ref()),

@@ -669,12 +669,13 @@ fn entry_point_xml_and_json() {
   </link>
   <link href="http://localhost:3001/api/keys" rel="keys"/>
   <link href="http://localhost:3001/api/realms" rel="realms"/>
+  <link href="http://localhost:3001/api/storage_volumes" rel="storage_volumes"/>
 </api>
 "#
     );
     assert_eq!(
         j(&Wrap("api", json::ApiJson::new(&u, "mock", None, &links))),
-        r#"{"api":{"version":"1.1.3","driver":"mock","provider":"default","links":[{"rel":"drivers","href":"http://localhost:3001/api/drivers","features":[]},{"rel":"hardware_profiles","href":"http://localhost:3001/api/hardware_profiles","features":[]},{"rel":"images","href":"http://localhost:3001/api/images","features":[]},{"rel":"instance_states","href":"http://localhost:3001/api/instance_states","features":[]},{"rel":"instances","href":"http://localhost:3001/api/instances","features":[[{"name":"metrics","rel":"create","params":["metrics:string:optional"],"constraints":{}}],[{"name":"realm_filter","rel":"index","params":["realm_id:string:optional"],"constraints":{}}],[{"name":"user_name","rel":"create","params":["name:string:optional"],"constraints":{"max_length":50}}],[{"name":"authentication_key","rel":"create","params":["keyname:string:optional"],"constraints":{}}]]},{"rel":"keys","href":"http://localhost:3001/api/keys","features":[]},{"rel":"realms","href":"http://localhost:3001/api/realms","features":[]}]}}"#
+        r#"{"api":{"version":"1.1.3","driver":"mock","provider":"default","links":[{"rel":"drivers","href":"http://localhost:3001/api/drivers","features":[]},{"rel":"hardware_profiles","href":"http://localhost:3001/api/hardware_profiles","features":[]},{"rel":"images","href":"http://localhost:3001/api/images","features":[]},{"rel":"instance_states","href":"http://localhost:3001/api/instance_states","features":[]},{"rel":"instances","href":"http://localhost:3001/api/instances","features":[[{"name":"metrics","rel":"create","params":["metrics:string:optional"],"constraints":{}}],[{"name":"realm_filter","rel":"index","params":["realm_id:string:optional"],"constraints":{}}],[{"name":"user_name","rel":"create","params":["name:string:optional"],"constraints":{"max_length":50}}],[{"name":"authentication_key","rel":"create","params":["keyname:string:optional"],"constraints":{}}]]},{"rel":"keys","href":"http://localhost:3001/api/keys","features":[]},{"rel":"realms","href":"http://localhost:3001/api/realms","features":[]},{"rel":"storage_volumes","href":"http://localhost:3001/api/storage_volumes","features":[]}]}}"#
     );
     let with_provider = x(&xml::ApiXml::new(&u, "ec2", Some("us-west-1"), &[]), false);
     assert_eq!(

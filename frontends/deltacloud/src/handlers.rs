@@ -35,6 +35,14 @@ pub(crate) struct Cx<'a> {
     pub params: &'a Params,
     /// The decoded `:id` path segment, for member and action routes.
     pub id: &'a str,
+    /// The decoded `:sub` segment of `/<coll>/:id/:sub[/<action>]` (blob, firewall rule).
+    pub sub: &'a str,
+    /// The unread request body, for routes that stream it (blob uploads).
+    pub body: std::cell::RefCell<Option<actix_web::web::Payload>>,
+    pub content_type: Option<&'a str>,
+    /// A `HEAD` request: answer headers only (no blob stream is opened).
+    pub head: bool,
+    pub req: &'a actix_web::HttpRequest,
     pub format: Format,
     pub rctx: &'a RequestContext,
     pub traits: Traits,
@@ -46,7 +54,7 @@ pub(crate) struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn html(&self) -> HtmlCx<'_> {
+    pub(crate) fn html(&self) -> HtmlCx<'_> {
         HtmlCx {
             urls: self.urls,
             driver: self.driver_name,
@@ -56,7 +64,7 @@ impl Cx<'_> {
     }
 
     /// Render one of three representations, whichever was negotiated.
-    fn render(
+    pub(crate) fn render(
         &self,
         status: StatusCode,
         xml: impl FnOnce() -> Result<String, ApiError>,
@@ -89,14 +97,14 @@ impl Cx<'_> {
 
     /// The document rendered earlier in this worker from data equal to `data` with the same
     /// inputs (see `memo.rs`), as a 200 reply.
-    fn memo_hit<T: PartialEq + 'static>(&self, data: &T) -> Option<Reply> {
+    pub(crate) fn memo_hit<T: PartialEq + 'static>(&self, data: &T) -> Option<Reply> {
         let (memos, key) = self.render_key()?;
         let (body, content_type) = memos.render.get(&key, data)?;
         Some(Reply::new(StatusCode::OK).bytes(body, content_type))
     }
 
     /// Keep a freshly rendered 200 document with the data it came from, and pass it on.
-    fn memo_store<T: 'static>(&self, data: T, reply: Reply) -> Reply {
+    pub(crate) fn memo_store<T: 'static>(&self, data: T, reply: Reply) -> Reply {
         if reply.status == StatusCode::OK
             && let Some(ct) = reply.content_type
             && let Some((memos, key)) = self.render_key()
@@ -107,7 +115,7 @@ impl Cx<'_> {
     }
 
     /// An index filter from the parameters this collection filters on (§10).
-    fn filter(&self, fields: &[&str]) -> Filter {
+    pub(crate) fn filter(&self, fields: &[&str]) -> Filter {
         let get = |f: &str| {
             if fields.contains(&f) {
                 self.params.list(f)
@@ -125,7 +133,7 @@ impl Cx<'_> {
     }
 
     /// Destroy answer: 204, or for a browser a redirect to the collection.
-    fn destroyed(&self, coll: &'static str) -> Reply {
+    pub(crate) fn destroyed(&self, coll: &'static str) -> Reply {
         if self.format == Format::Html {
             Reply::empty(StatusCode::SEE_OTHER).location(&self.urls.coll(coll).to_string())
         } else {
@@ -135,7 +143,7 @@ impl Cx<'_> {
 }
 
 /// Run a driver call and measure it (`X-Backend-Runtime`).
-async fn timed<T>(
+pub(crate) async fn timed<T>(
     f: impl Future<Output = deltacloud_core::Result<T>>,
 ) -> Result<(T, Duration), ApiError> {
     let start = Instant::now();
@@ -143,7 +151,40 @@ async fn timed<T>(
     Ok((out, start.elapsed()))
 }
 
+/// The constraints a driver declares on its features (§5.2, e.g. rhevm `user_name`
+/// `max_length=50`) are enforced on the operation the feature extends, so a client learns
+/// about a too-long name from a 400 naming the limit rather than from the provider.
+fn check_feature_constraints(cx: &Cx<'_>) -> Result<(), ApiError> {
+    for f in cx.driver.features() {
+        let spec = f.name.spec();
+        if spec.collection != cx.route.coll || spec.operation != Some(cx.route.name) {
+            continue;
+        }
+        for (constraint, limit) in &f.constraints {
+            let Ok(max) = limit.trim().parse::<usize>() else {
+                continue;
+            };
+            if constraint != "max_length" {
+                continue;
+            }
+            for p in spec.params {
+                if let Some(v) = cx.params.opt(p)
+                    && v.chars().count() > max
+                {
+                    return Err(Error::validation(format!(
+                        "Parameter '{p}' is longer than {max} characters (feature '{}')",
+                        spec.name
+                    ))
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn handle(cx: &Cx<'_>) -> Result<Reply, ApiError> {
+    check_feature_constraints(cx)?;
     match cx.route.op {
         Op::EntryPoint => entry_point(cx).await,
         Op::SwitchDriver => Ok(switch_driver(cx)),
@@ -170,6 +211,7 @@ pub(crate) async fn handle(cx: &Cx<'_>) -> Result<Reply, ApiError> {
         Op::KeysDestroy => keys_destroy(cx).await,
         Op::DriversIndex => drivers_index(cx),
         Op::DriversShow => drivers_show(cx).await,
+        other => crate::handlers_res::handle(cx, other).await,
     }
 }
 

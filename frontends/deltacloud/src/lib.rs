@@ -26,16 +26,21 @@
 mod dispatch;
 mod error;
 mod handlers;
+mod handlers_res;
 mod html;
+mod html_res;
 mod json;
+mod json_res;
 mod matrix;
 mod memo;
+mod multipart;
 mod negotiate;
 mod params;
 mod response;
 mod routes;
 mod view;
 mod xml;
+mod xml_res;
 mod xmlser;
 
 #[cfg(test)]

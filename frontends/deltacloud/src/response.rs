@@ -29,6 +29,19 @@ pub(crate) fn size_hint(items: usize) -> usize {
         .clamp(2048, 1 << 20)
 }
 
+/// A body sent as it is produced (blob downloads), with its announced length, so that a blob
+/// never has to be held in memory whole.
+pub(crate) struct Streamed {
+    pub len: u64,
+    pub body: futures_util::stream::BoxStream<'static, deltacloud_core::Result<Bytes>>,
+}
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streamed").field("len", &self.len).finish()
+    }
+}
+
 /// A response in the making: handlers and the error renderer build these, and [`finish`] adds
 /// the headers common to all `/api` responses.
 #[derive(Debug)]
@@ -39,6 +52,8 @@ pub(crate) struct Reply {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// How long the driver call took (`X-Backend-Runtime`, on index/show/action responses).
     pub runtime: Option<Duration>,
+    /// A streamed body, sent instead of `body` (which then stays empty).
+    pub stream: Option<Streamed>,
 }
 
 impl Reply {
@@ -49,6 +64,7 @@ impl Reply {
             content_type: None,
             headers: Vec::new(),
             runtime: None,
+            stream: None,
         }
     }
 
@@ -123,6 +139,15 @@ pub(crate) fn finish(
         has_etag |= k == ETAG;
         b.append_header((k, v));
     }
+    if let Some(d) = reply.runtime
+        && let Ok(v) = HeaderValue::from_str(&d.as_secs_f64().to_string())
+    {
+        b.insert_header((X_RUNTIME, v));
+    }
+    if let Some(s) = reply.stream {
+        b.no_chunking(s.len);
+        return b.streaming(s.body);
+    }
     let body = reply.body;
     if matches!(reply.status.as_u16(), 200 | 201) && !body.is_empty() && !has_etag {
         // Rack::ETag: the MD5 of the body, quoted, with a revalidation-forcing Cache-Control.
@@ -137,11 +162,6 @@ pub(crate) fn finish(
                 HeaderValue::from_static("max-age=0, private, must-revalidate"),
             ));
         }
-    }
-    if let Some(d) = reply.runtime
-        && let Ok(v) = HeaderValue::from_str(&d.as_secs_f64().to_string())
-    {
-        b.insert_header((X_RUNTIME, v));
     }
     b.body(body)
 }

@@ -14,7 +14,10 @@ use deltacloud_core::driver::Capability;
 pub(crate) enum Verb {
     Get,
     Post,
+    Put,
     Delete,
+    /// Routes that answer `HEAD` themselves (blob metadata); other `HEAD`s fall back to `GET`.
+    Head,
 }
 
 impl Verb {
@@ -22,7 +25,9 @@ impl Verb {
         match self {
             Self::Get => "GET",
             Self::Post => "POST",
+            Self::Put => "PUT",
             Self::Delete => "DELETE",
+            Self::Head => "HEAD",
         }
     }
 }
@@ -38,6 +43,22 @@ pub(crate) enum Shape {
     Member,
     /// `/api/<coll>/:id/<action>`
     Action(&'static str),
+    /// `/api/<coll>/:id/:sub` (a blob in a bucket, a rule of a firewall)
+    SubMember,
+    /// `/api/<coll>/:id/:sub/<action>` (`…/:blob/content`)
+    SubAction(&'static str),
+}
+
+/// How the dispatcher treats the request body of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Form fields (urlencoded or multipart), read whole into the parameters (bounded).
+    Form,
+    /// The raw body is the route's data and reaches the handler unread, as a stream.
+    Raw,
+    /// A multipart body reaches the handler unread (it streams a file field out of it); other
+    /// form encodings are read into the parameters as usual.
+    MultipartStream,
 }
 
 /// What the driver must offer for a route (or a collection) to exist for it.
@@ -105,6 +126,61 @@ pub(crate) enum Op {
     KeysDestroy,
     DriversIndex,
     DriversShow,
+    StorageVolumesIndex,
+    StorageVolumesShow,
+    StorageVolumesCreate,
+    StorageVolumesDestroy,
+    StorageVolumesAttach,
+    StorageVolumesDetach,
+    StorageSnapshotsIndex,
+    StorageSnapshotsShow,
+    StorageSnapshotsCreate,
+    StorageSnapshotsDestroy,
+    BucketsIndex,
+    BucketsShow,
+    BucketsCreate,
+    BucketsDestroy,
+    BlobsShow,
+    BlobsContent,
+    BlobsPut,
+    BlobsPutStream,
+    BlobsPostForm,
+    BlobsHead,
+    BlobsHeadMetadata,
+    BlobsUpdateMetadata,
+    BlobsDestroy,
+    AddressesIndex,
+    AddressesShow,
+    AddressesCreate,
+    AddressesDestroy,
+    AddressesAssociate,
+    AddressesDisassociate,
+    FirewallsIndex,
+    FirewallsShow,
+    FirewallsCreate,
+    FirewallsDestroy,
+    FirewallsAddRule,
+    FirewallsDeleteRule,
+    LoadBalancersIndex,
+    LoadBalancersShow,
+    LoadBalancersCreate,
+    LoadBalancersDestroy,
+    LoadBalancersRegister,
+    LoadBalancersUnregister,
+    MetricsIndex,
+    MetricsShow,
+    NetworksIndex,
+    NetworksShow,
+    NetworksCreate,
+    NetworksDestroy,
+    SubnetsIndex,
+    SubnetsShow,
+    SubnetsCreate,
+    SubnetsDestroy,
+    NetworkInterfacesIndex,
+    NetworkInterfacesShow,
+    NetworkInterfacesCreate,
+    NetworkInterfacesDestroy,
 }
 
 /// A declared parameter (`OPTIONS` shows `<name>:string:<required|optional>`).
@@ -141,6 +217,7 @@ pub(crate) struct Route {
     pub expect: &'static str,
     pub params: &'static [Param],
     pub kind: Kind,
+    pub body: Body,
 }
 
 /// A collection the API knows about.
@@ -173,13 +250,13 @@ pub(crate) static COLLECTIONS: &[Collection] = &[
         "addresses",
         "Deltacloud::Rabbit::AddressesCollection",
         Need::Cap(C::Addresses),
-        false,
+        true,
     ),
     coll(
         "buckets",
         "Deltacloud::Rabbit::BucketsCollection",
         Need::Cap(C::Buckets),
-        false,
+        true,
     ),
     coll(
         "drivers",
@@ -191,7 +268,7 @@ pub(crate) static COLLECTIONS: &[Collection] = &[
         "firewalls",
         "Deltacloud::Rabbit::FirewallsCollection",
         Need::Cap(C::Firewalls),
-        false,
+        true,
     ),
     coll(
         "hardware_profiles",
@@ -227,25 +304,25 @@ pub(crate) static COLLECTIONS: &[Collection] = &[
         "load_balancers",
         "Deltacloud::Rabbit::LoadBalancersCollection",
         Need::Cap(C::LoadBalancers),
-        false,
+        true,
     ),
     coll(
         "metrics",
         "Deltacloud::Rabbit::MetricsCollection",
         Need::Cap(C::Metrics),
-        false,
+        true,
     ),
     coll(
         "network_interfaces",
         "Deltacloud::Rabbit::NetworkInterfacesCollection",
         Need::Cap(C::NetworkInterfaces),
-        false,
+        true,
     ),
     coll(
         "networks",
         "Deltacloud::Rabbit::NetworksCollection",
         Need::Cap(C::Networks),
-        false,
+        true,
     ),
     coll(
         "realms",
@@ -257,19 +334,19 @@ pub(crate) static COLLECTIONS: &[Collection] = &[
         "storage_snapshots",
         "Deltacloud::Rabbit::StorageSnapshotsCollection",
         Need::Cap(C::StorageSnapshots),
-        false,
+        true,
     ),
     coll(
         "storage_volumes",
         "Deltacloud::Rabbit::StorageVolumesCollection",
         Need::Cap(C::StorageVolumes),
-        false,
+        true,
     ),
     coll(
         "subnets",
         "Deltacloud::Rabbit::SubnetsCollection",
         Need::Cap(C::Subnets),
-        false,
+        true,
     ),
 ];
 
@@ -295,11 +372,18 @@ const fn route(
         expect,
         params,
         kind,
+        body: Body::Form,
     }
 }
 
-use Shape::{Action, Collection as Coll, Member, Root};
-use Verb::{Delete, Get, Post};
+/// A route whose body is not form fields (blob uploads).
+const fn with_body(mut r: Route, body: Body) -> Route {
+    r.body = body;
+    r
+}
+
+use Shape::{Action, Collection as Coll, Member, Root, SubAction, SubMember};
+use Verb::{Delete, Get, Head, Post, Put};
 
 const ID: &[Param] = &[req("id")];
 
@@ -594,6 +678,645 @@ pub(crate) static ROUTES: &[Route] = &[
         ID,
         Kind::Other,
     ),
+    // storage volumes (§8.7)
+    route(
+        "storage_volumes",
+        "index",
+        Op::StorageVolumesIndex,
+        Get,
+        Coll,
+        Need::Cap(C::StorageVolumes),
+        "storage_volumes",
+        &[opt("id"), opt("state")],
+        Kind::Index,
+    ),
+    route(
+        "storage_volumes",
+        "show",
+        Op::StorageVolumesShow,
+        Get,
+        Member,
+        Need::Cap(C::StorageVolumes),
+        "storage_volumes",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "storage_volumes",
+        "create",
+        Op::StorageVolumesCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateStorageVolume),
+        "create_storage_volume",
+        &[
+            opt("snapshot_id"),
+            opt("capacity"),
+            opt("realm_id"),
+            opt("name"),
+            opt("description"),
+        ],
+        Kind::Create,
+    ),
+    route(
+        "storage_volumes",
+        "destroy",
+        Op::StorageVolumesDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DestroyStorageVolume),
+        "destroy_storage_volume",
+        ID,
+        Kind::Destroy,
+    ),
+    route(
+        "storage_volumes",
+        "attach",
+        Op::StorageVolumesAttach,
+        Post,
+        Action("attach"),
+        Need::Cap(C::AttachStorageVolume),
+        "attach_storage_volume",
+        &[req("id"), req("instance_id"), req("device")],
+        Kind::Action,
+    ),
+    route(
+        "storage_volumes",
+        "detach",
+        Op::StorageVolumesDetach,
+        Post,
+        Action("detach"),
+        Need::Cap(C::DetachStorageVolume),
+        "detach_storage_volume",
+        ID,
+        Kind::Action,
+    ),
+    // storage snapshots (§8.8)
+    route(
+        "storage_snapshots",
+        "index",
+        Op::StorageSnapshotsIndex,
+        Get,
+        Coll,
+        Need::Cap(C::StorageSnapshots),
+        "storage_snapshots",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "storage_snapshots",
+        "show",
+        Op::StorageSnapshotsShow,
+        Get,
+        Member,
+        Need::Cap(C::StorageSnapshots),
+        "storage_snapshots",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "storage_snapshots",
+        "create",
+        Op::StorageSnapshotsCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateStorageSnapshot),
+        "create_storage_snapshot",
+        &[req("volume_id"), opt("name"), opt("description")],
+        Kind::Create,
+    ),
+    route(
+        "storage_snapshots",
+        "destroy",
+        Op::StorageSnapshotsDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DestroyStorageSnapshot),
+        "destroy_storage_snapshot",
+        ID,
+        Kind::Destroy,
+    ),
+    // buckets and blobs (§8.9)
+    route(
+        "buckets",
+        "index",
+        Op::BucketsIndex,
+        Get,
+        Coll,
+        Need::Cap(C::Buckets),
+        "buckets",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "buckets",
+        "show",
+        Op::BucketsShow,
+        Get,
+        Member,
+        Need::Cap(C::Buckets),
+        "buckets",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "buckets",
+        "create",
+        Op::BucketsCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateBucket),
+        "create_bucket",
+        &[req("name"), opt("location")],
+        Kind::Create,
+    ),
+    route(
+        "buckets",
+        "destroy",
+        Op::BucketsDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DeleteBucket),
+        "delete_bucket",
+        ID,
+        Kind::Destroy,
+    ),
+    route(
+        "buckets",
+        "show_blob",
+        Op::BlobsShow,
+        Get,
+        SubMember,
+        Need::Cap(C::Blob),
+        "blob",
+        &[req("id"), req("blob_id")],
+        Kind::Show,
+    ),
+    route(
+        "buckets",
+        "blob_content",
+        Op::BlobsContent,
+        Get,
+        SubAction("content"),
+        Need::Cap(C::Blob),
+        "blob",
+        &[req("id"), req("blob_id")],
+        Kind::Show,
+    ),
+    with_body(
+        route(
+            "buckets",
+            "create_blob",
+            Op::BlobsPut,
+            Put,
+            SubMember,
+            Need::Cap(C::CreateBlob),
+            "create_blob",
+            &[req("id"), req("blob_id")],
+            Kind::Create,
+        ),
+        Body::Raw,
+    ),
+    with_body(
+        route(
+            "buckets",
+            "stream_blob",
+            Op::BlobsPutStream,
+            Put,
+            SubAction("stream"),
+            Need::Cap(C::CreateBlob),
+            "create_blob",
+            &[req("id"), req("blob_id")],
+            Kind::Create,
+        ),
+        Body::Raw,
+    ),
+    with_body(
+        route(
+            "buckets",
+            "upload_blob",
+            Op::BlobsPostForm,
+            Post,
+            Member,
+            Need::Cap(C::CreateBlob),
+            "create_blob",
+            &[
+                req("id"),
+                opt("blob_id"),
+                opt("blob_data"),
+                opt("meta_params"),
+            ],
+            Kind::Create,
+        ),
+        Body::MultipartStream,
+    ),
+    route(
+        "buckets",
+        "blob_metadata",
+        Op::BlobsHead,
+        Head,
+        SubMember,
+        Need::Cap(C::BlobMetadata),
+        "blob_metadata",
+        &[req("id"), req("blob_id")],
+        Kind::Other,
+    ),
+    route(
+        "buckets",
+        "get_blob_metadata",
+        Op::BlobsHeadMetadata,
+        Head,
+        SubAction("metadata"),
+        Need::Cap(C::BlobMetadata),
+        "blob_metadata",
+        &[req("id"), req("blob_id")],
+        Kind::Other,
+    ),
+    route(
+        "buckets",
+        "update_blob_metadata",
+        Op::BlobsUpdateMetadata,
+        Post,
+        SubMember,
+        Need::Cap(C::UpdateBlobMetadata),
+        "update_blob_metadata",
+        &[req("id"), req("blob_id")],
+        Kind::Other,
+    ),
+    route(
+        "buckets",
+        "destroy_blob",
+        Op::BlobsDestroy,
+        Delete,
+        SubMember,
+        Need::Cap(C::DeleteBlob),
+        "delete_blob",
+        &[req("id"), req("blob_id")],
+        Kind::Destroy,
+    ),
+    // addresses (§8.10)
+    route(
+        "addresses",
+        "index",
+        Op::AddressesIndex,
+        Get,
+        Coll,
+        Need::Cap(C::Addresses),
+        "addresses",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "addresses",
+        "show",
+        Op::AddressesShow,
+        Get,
+        Member,
+        Need::Cap(C::Addresses),
+        "addresses",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "addresses",
+        "create",
+        Op::AddressesCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateAddress),
+        "create_address",
+        &[],
+        Kind::Create,
+    ),
+    route(
+        "addresses",
+        "destroy",
+        Op::AddressesDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DestroyAddress),
+        "destroy_address",
+        ID,
+        Kind::Destroy,
+    ),
+    route(
+        "addresses",
+        "associate",
+        Op::AddressesAssociate,
+        Post,
+        Action("associate"),
+        Need::Cap(C::AssociateAddress),
+        "associate_address",
+        &[req("id"), req("instance_id")],
+        Kind::Action,
+    ),
+    route(
+        "addresses",
+        "disassociate",
+        Op::AddressesDisassociate,
+        Post,
+        Action("disassociate"),
+        Need::Cap(C::DisassociateAddress),
+        "associate_address",
+        ID,
+        Kind::Action,
+    ),
+    // firewalls (§8.11)
+    route(
+        "firewalls",
+        "index",
+        Op::FirewallsIndex,
+        Get,
+        Coll,
+        Need::Cap(C::Firewalls),
+        "firewalls",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "firewalls",
+        "show",
+        Op::FirewallsShow,
+        Get,
+        Member,
+        Need::Cap(C::Firewalls),
+        "firewalls",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "firewalls",
+        "create",
+        Op::FirewallsCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateFirewall),
+        "create_firewall",
+        &[req("name"), req("description")],
+        Kind::Create,
+    ),
+    route(
+        "firewalls",
+        "destroy",
+        Op::FirewallsDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DeleteFirewall),
+        "delete_firewall",
+        ID,
+        Kind::Destroy,
+    ),
+    route(
+        "firewalls",
+        "rules",
+        Op::FirewallsAddRule,
+        Post,
+        Action("rules"),
+        Need::Cap(C::CreateFirewallRule),
+        "create_firewall_rule",
+        &[req("id"), req("protocol"), req("port_from"), req("port_to")],
+        Kind::Action,
+    ),
+    route(
+        "firewalls",
+        "destroy_rule",
+        Op::FirewallsDeleteRule,
+        Delete,
+        SubMember,
+        Need::Cap(C::DeleteFirewallRule),
+        "delete_firewall_rule",
+        &[req("id"), req("rule_id")],
+        Kind::Destroy,
+    ),
+    // load balancers (§8.12)
+    route(
+        "load_balancers",
+        "index",
+        Op::LoadBalancersIndex,
+        Get,
+        Coll,
+        Need::Cap(C::LoadBalancers),
+        "load_balancers",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "load_balancers",
+        "show",
+        Op::LoadBalancersShow,
+        Get,
+        Member,
+        Need::Cap(C::LoadBalancers),
+        "load_balancer",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "load_balancers",
+        "create",
+        Op::LoadBalancersCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateLoadBalancer),
+        "create_load_balancer",
+        &[
+            req("name"),
+            req("realm_id"),
+            req("listener_protocol"),
+            req("listener_balancer_port"),
+            req("listener_instance_port"),
+        ],
+        Kind::Create,
+    ),
+    route(
+        "load_balancers",
+        "register",
+        Op::LoadBalancersRegister,
+        Post,
+        Action("register"),
+        Need::Cap(C::LbRegisterInstance),
+        "lb_register_instance",
+        &[req("id"), req("instance_id")],
+        Kind::Action,
+    ),
+    route(
+        "load_balancers",
+        "unregister",
+        Op::LoadBalancersUnregister,
+        Post,
+        Action("unregister"),
+        Need::Cap(C::LbUnregisterInstance),
+        "lb_unregister_instance",
+        &[req("id"), req("instance_id")],
+        Kind::Action,
+    ),
+    route(
+        "load_balancers",
+        "destroy",
+        Op::LoadBalancersDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DestroyLoadBalancer),
+        "destroy_load_balancer",
+        ID,
+        Kind::Destroy,
+    ),
+    // metrics (§8.13)
+    route(
+        "metrics",
+        "index",
+        Op::MetricsIndex,
+        Get,
+        Coll,
+        Need::Cap(C::Metrics),
+        "metrics",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "metrics",
+        "show",
+        Op::MetricsShow,
+        Get,
+        Member,
+        Need::Cap(C::Metrics),
+        "metrics",
+        ID,
+        Kind::Show,
+    ),
+    // networks, subnets, network interfaces (§8.14)
+    route(
+        "networks",
+        "index",
+        Op::NetworksIndex,
+        Get,
+        Coll,
+        Need::Cap(C::Networks),
+        "networks",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "networks",
+        "show",
+        Op::NetworksShow,
+        Get,
+        Member,
+        Need::Cap(C::Networks),
+        "networks",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "networks",
+        "create",
+        Op::NetworksCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateNetwork),
+        "create_network",
+        &[req("address_block"), opt("name")],
+        Kind::Create,
+    ),
+    route(
+        "networks",
+        "destroy",
+        Op::NetworksDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DestroyNetwork),
+        "destroy_network",
+        ID,
+        Kind::Destroy,
+    ),
+    route(
+        "subnets",
+        "index",
+        Op::SubnetsIndex,
+        Get,
+        Coll,
+        Need::Cap(C::Subnets),
+        "subnets",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "subnets",
+        "show",
+        Op::SubnetsShow,
+        Get,
+        Member,
+        Need::Cap(C::Subnets),
+        "subnets",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "subnets",
+        "create",
+        Op::SubnetsCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateSubnet),
+        "create_subnet",
+        &[req("network_id"), req("address_block"), opt("name")],
+        Kind::Create,
+    ),
+    route(
+        "subnets",
+        "destroy",
+        Op::SubnetsDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DestroySubnet),
+        "destroy_subnet",
+        ID,
+        Kind::Destroy,
+    ),
+    route(
+        "network_interfaces",
+        "index",
+        Op::NetworkInterfacesIndex,
+        Get,
+        Coll,
+        Need::Cap(C::NetworkInterfaces),
+        "network_interfaces",
+        &[opt("id")],
+        Kind::Index,
+    ),
+    route(
+        "network_interfaces",
+        "show",
+        Op::NetworkInterfacesShow,
+        Get,
+        Member,
+        Need::Cap(C::NetworkInterfaces),
+        "network_interfaces",
+        ID,
+        Kind::Show,
+    ),
+    route(
+        "network_interfaces",
+        "create",
+        Op::NetworkInterfacesCreate,
+        Post,
+        Coll,
+        Need::Cap(C::CreateNetworkInterface),
+        "create_network_interface",
+        &[req("instance"), req("network"), opt("name")],
+        Kind::Create,
+    ),
+    route(
+        "network_interfaces",
+        "destroy",
+        Op::NetworkInterfacesDestroy,
+        Delete,
+        Member,
+        Need::Cap(C::DestroyNetworkInterface),
+        "destroy_network_interface",
+        ID,
+        Kind::Destroy,
+    ),
 ];
 
 /// The outcome of looking a request up in the table.
@@ -619,7 +1342,10 @@ enum At<'s> {
     Root,
     Coll,
     Member,
-    Action(&'s str),
+    /// `/<coll>/:id/<x>`: an action named `x`, or a sub-resource with id `x`.
+    Three(&'s str),
+    /// `/<coll>/:id/:sub/<x>`.
+    Four(&'s str),
 }
 
 fn shape_of<'s>(segments: &[&'s str]) -> Option<(&'s str, At<'s>)> {
@@ -627,15 +1353,18 @@ fn shape_of<'s>(segments: &[&'s str]) -> Option<(&'s str, At<'s>)> {
         [] => Some(("", At::Root)),
         [c] => Some((c, At::Coll)),
         [c, _] => Some((c, At::Member)),
-        [c, _, a] => Some((c, At::Action(a))),
+        [c, _, a] => Some((c, At::Three(a))),
+        [c, _, _, a] => Some((c, At::Four(a))),
         _ => None,
     }
 }
 
 fn same_shape(route: Shape, path: At<'_>) -> bool {
     match (route, path) {
-        (Root, At::Root) | (Coll, At::Coll) | (Member, At::Member) => true,
-        (Action(a), At::Action(b)) => a == b,
+        (Root, At::Root) | (Coll, At::Coll) | (Member, At::Member) | (SubMember, At::Three(_)) => {
+            true
+        }
+        (Action(a), At::Three(b)) | (SubAction(a), At::Four(b)) => a == b,
         _ => false,
     }
 }
@@ -648,7 +1377,9 @@ fn routes_at<'a>(segments: &'a [&'a str]) -> impl Iterator<Item = &'static Route
         .filter(move |r| found.is_some_and(|(c, s)| r.coll == c && same_shape(r.shape, s)))
 }
 
-/// Look up `method` (`HEAD` included) on the path `segments`.
+/// Look up `method` (`HEAD` included) on the path `segments`. A named action wins over a
+/// sub-resource of the same shape (`POST /firewalls/:id/rules` is the action, not rule
+/// `rules`); a `HEAD` without a route of its own behaves like the `GET` route (§6.4).
 pub(crate) fn lookup(segments: &[&str], method: &str) -> Lookup {
     if let [c, ..] = segments
         && let Some(col) = collection(c)
@@ -657,11 +1388,22 @@ pub(crate) fn lookup(segments: &[&str], method: &str) -> Lookup {
         return Lookup::Unserved(col);
     }
     let mut any = false;
+    let mut get = None;
+    let mut sub = None;
     for r in routes_at(segments) {
         any = true;
-        if r.verb.as_str() == method || (method == "HEAD" && r.verb == Get) {
-            return Lookup::Found(r);
+        if r.verb.as_str() == method {
+            if r.shape == SubMember {
+                sub = sub.or(Some(r));
+            } else {
+                return Lookup::Found(r);
+            }
+        } else if method == "HEAD" && r.verb == Get && get.is_none() {
+            get = Some(r);
         }
+    }
+    if let Some(r) = sub.or(get) {
+        return Lookup::Found(r);
     }
     match (any, method) {
         (false, _) => Lookup::NotFound,
@@ -712,7 +1454,7 @@ pub(crate) fn options_allow(segments: &[&str], driver: Option<&dyn Driver>) -> O
         [c, _, a] => {
             let r = ROUTES
                 .iter()
-                .find(|r| r.coll == *c && same_shape(r.shape, At::Action(a)))?;
+                .find(|r| r.coll == *c && matches!(r.shape, Action(x) if x == *a))?;
             Some(param_list(r, driver))
         }
         _ => None,
@@ -816,12 +1558,52 @@ mod tests {
             lookup(&["realms", "a", "b", "c"], "GET"),
             Lookup::NotFound
         ));
-        assert!(
-            matches!(lookup(&["firewalls"], "GET"), Lookup::Unserved(c) if c.name == "firewalls")
+        assert_eq!(found(&["firewalls"], "GET"), Some(Op::FirewallsIndex));
+        assert_eq!(
+            found(&["storage_volumes", "v", "attach"], "POST"),
+            Some(Op::StorageVolumesAttach)
+        );
+        // Blobs live one level below their bucket.
+        assert_eq!(found(&["buckets", "b", "x"], "GET"), Some(Op::BlobsShow));
+        assert_eq!(found(&["buckets", "b", "x"], "PUT"), Some(Op::BlobsPut));
+        assert_eq!(found(&["buckets", "b", "x"], "HEAD"), Some(Op::BlobsHead));
+        assert_eq!(
+            found(&["buckets", "b", "x"], "POST"),
+            Some(Op::BlobsUpdateMetadata)
+        );
+        assert_eq!(
+            found(&["buckets", "b", "x"], "DELETE"),
+            Some(Op::BlobsDestroy)
+        );
+        assert_eq!(
+            found(&["buckets", "b", "x", "content"], "GET"),
+            Some(Op::BlobsContent)
+        );
+        assert_eq!(
+            found(&["buckets", "b", "x", "content"], "HEAD"),
+            Some(Op::BlobsContent)
+        );
+        assert_eq!(
+            found(&["buckets", "b", "x", "metadata"], "HEAD"),
+            Some(Op::BlobsHeadMetadata)
+        );
+        assert_eq!(
+            found(&["buckets", "b", "x", "stream"], "PUT"),
+            Some(Op::BlobsPutStream)
+        );
+        assert_eq!(found(&["buckets", "b"], "POST"), Some(Op::BlobsPostForm));
+        // A named action wins over a sub-resource of the same shape.
+        assert_eq!(
+            found(&["firewalls", "f", "rules"], "POST"),
+            Some(Op::FirewallsAddRule)
+        );
+        assert_eq!(
+            found(&["firewalls", "f", "r1"], "DELETE"),
+            Some(Op::FirewallsDeleteRule)
         );
         assert!(matches!(
-            lookup(&["storage_volumes", "v", "attach"], "POST"),
-            Lookup::Unserved(_)
+            lookup(&["buckets", "b", "x", "nope"], "GET"),
+            Lookup::NotFound
         ));
     }
 
@@ -852,7 +1634,14 @@ mod tests {
             Some("OPTIONS,GET,DELETE")
         );
         assert_eq!(options_allow(&["nonsense"], None), None);
-        assert_eq!(options_allow(&["firewalls"], None), None);
+        assert_eq!(
+            options_allow(&["firewalls"], None).as_deref(),
+            Some("OPTIONS,GET,POST,DELETE")
+        );
+        assert_eq!(
+            options_allow(&["storage_volumes", "v", "attach"], None).as_deref(),
+            Some("id:string:required,instance_id:string:required,device:string:required")
+        );
     }
 
     #[test]

@@ -92,6 +92,50 @@ impl Urls {
         }
     }
 
+    /// `…/api/<coll>/<id>/<sub>` (a blob in its bucket, a firewall rule).
+    pub(crate) fn sub<'a>(&'a self, coll: &'static str, id: &'a str, sub: &'a str) -> Href<'a> {
+        Href {
+            base: &self.base,
+            coll,
+            id: Some(id),
+            tail: Tail::Sub(sub, None),
+        }
+    }
+
+    /// `…/api/<coll>/<id>/<sub>/<action>` (`…/buckets/b/blob/content`).
+    pub(crate) fn sub_action<'a>(
+        &'a self,
+        coll: &'static str,
+        id: &'a str,
+        sub: &'a str,
+        action: &'static str,
+    ) -> Href<'a> {
+        Href {
+            base: &self.base,
+            coll,
+            id: Some(id),
+            tail: Tail::Sub(sub, Some(action)),
+        }
+    }
+
+    /// `…/api/<coll>/<id>/<action>?<key>=<value>` (the load balancer's per-instance
+    /// `unregister` link, which needs the instance id).
+    pub(crate) fn action_query<'a>(
+        &'a self,
+        coll: &'static str,
+        id: &'a str,
+        action: &'static str,
+        key: &'static str,
+        value: &'a str,
+    ) -> Href<'a> {
+        Href {
+            base: &self.base,
+            coll,
+            id: Some(id),
+            tail: Tail::Query(action, key, value),
+        }
+    }
+
     /// `…/api/instances/<id>/run;id=<id>`, the run href the original advertised.
     pub(crate) fn run<'a>(&'a self, id: &'a str) -> Href<'a> {
         Href {
@@ -124,6 +168,8 @@ enum Tail<'a> {
     Action(&'static str),
     Run,
     Matrix(&'static str, &'a str),
+    Sub(&'a str, Option<&'static str>),
+    Query(&'static str, &'static str, &'a str),
 }
 
 /// An absolute URL, written straight into the output when serialized (no intermediate `String`
@@ -162,6 +208,27 @@ impl fmt::Display for Href<'_> {
                 f.write_str(k)?;
                 f.write_str("=")?;
                 write_segment(f, v)
+            }
+            Tail::Sub(sub, action) => {
+                f.write_str("/")?;
+                write_segment(f, sub)?;
+                if let Some(a) = action {
+                    f.write_str("/")?;
+                    f.write_str(a)?;
+                }
+                Ok(())
+            }
+            Tail::Query(a, k, v) => {
+                f.write_str("/")?;
+                f.write_str(a)?;
+                f.write_str("?")?;
+                f.write_str(k)?;
+                f.write_str("=")?;
+                write!(
+                    f,
+                    "{}",
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
             }
         }
     }

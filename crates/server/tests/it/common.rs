@@ -112,6 +112,11 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// The server process's id (for reading `/proc/<pid>/status`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn output(&self) -> String {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }

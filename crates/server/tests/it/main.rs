@@ -6,8 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod blobs;
+mod cimi;
 mod common;
 mod config;
 mod lifecycle;
+mod network;
 mod persistence;
 mod startup;
+mod storage;
+mod switching;

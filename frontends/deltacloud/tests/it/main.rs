@@ -52,7 +52,8 @@ async fn entry_point_in_every_format_without_credentials() {
             "instance_states",
             "instances",
             "keys",
-            "realms"
+            "realms",
+            "storage_volumes"
         ]
     );
     assert_eq!(r.xml().root_element().attribute("driver"), Some("fake"));
@@ -245,7 +246,14 @@ async fn missing_capability_is_412_before_auth() {
     let app = app(gw).await;
     for (method, uri, expect) in [
         (Method::GET, "/api/firewalls", "firewalls"),
-        (Method::POST, "/api/load_balancers", "load_balancers"),
+        (Method::POST, "/api/load_balancers", "create_load_balancer"),
+        (Method::GET, "/api/load_balancers/lb1", "load_balancer"),
+        (Method::PUT, "/api;driver=bare/buckets/b/x", "create_blob"),
+        (
+            Method::HEAD,
+            "/api;driver=bare/buckets/b/x",
+            "blob_metadata",
+        ),
         (Method::GET, "/api;driver=bare/images", "images"),
         (Method::GET, "/api;driver=bare/images/img1", "image"),
         (Method::POST, "/api;driver=bare/keys", "create_key"),
@@ -455,12 +463,12 @@ async fn unknown_paths_and_methods() {
         (backend.attribute("driver"), backend.attribute("provider")),
         (Some("fake"), Some("default"))
     );
-    // A collection the driver has but this frontend does not serve yet.
+    // A collection the driver declares but does not implement: the typed "not supported".
     assert_eq!(
         call(&app, authed(Method::GET, "/api/storage_volumes", XML))
             .await
             .status,
-        404
+        501
     );
     // Known paths, wrong methods.
     for (m, uri) in [
@@ -516,7 +524,8 @@ async fn head_and_options() {
         Some(
             "Deltacloud::Rabbit::DriversCollection,Deltacloud::Rabbit::HardwareProfilesCollection,\
 Deltacloud::Rabbit::ImagesCollection,Deltacloud::Rabbit::InstanceStatesCollection,\
-Deltacloud::Rabbit::InstancesCollection,Deltacloud::Rabbit::KeysCollection,Deltacloud::Rabbit::RealmsCollection"
+Deltacloud::Rabbit::InstancesCollection,Deltacloud::Rabbit::KeysCollection,Deltacloud::Rabbit::RealmsCollection,\
+Deltacloud::Rabbit::StorageVolumesCollection"
         )
     );
     assert_eq!(
@@ -1148,4 +1157,36 @@ async fn repeated_documents_follow_data_host_and_format() {
     let show = call(&app, authed(Method::GET, "/api/instances/inst0", XML)).await;
     assert_eq!(show.xml_text("name").as_deref(), Some("again"));
     assert!(show.header("x-backend-runtime").is_some());
+}
+
+#[actix_web::test]
+async fn feature_constraints_are_enforced_on_create() {
+    let (gw, _) = gateway(None);
+    let app = app(gw).await;
+    // The fake declares `user_name` with `max_length=50`.
+    let long = "n".repeat(51);
+    let r = call(
+        &app,
+        form(
+            Method::POST,
+            "/api/instances",
+            XML,
+            &format!("image_id=img1&name={long}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("longer than 50"), "{}", r.body);
+    let ok = "n".repeat(50);
+    let r = call(
+        &app,
+        form(
+            Method::POST,
+            "/api/instances",
+            XML,
+            &format!("image_id=img1&name={ok}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
 }
