@@ -191,13 +191,12 @@ impl Pipeline<'_> {
     }
 
     fn driver(&self) -> Result<Arc<dyn Driver>, ApiError> {
-        self.gw.registry.driver(self.driver_name).map_err(|e| {
-            // The original's message, as a server error (§4.1).
-            let mut a = ApiError::from(e);
-            a.status = StatusCode::INTERNAL_SERVER_ERROR;
-            a.class = "Deltacloud::Exceptions::BackendError";
-            a
-        })
+        // The original's message, but a client error: issue 3 asks for a clear 400 where the
+        // original answered 500 (§4.1); the caller named a driver this server cannot serve.
+        self.gw
+            .registry
+            .driver(self.driver_name)
+            .map_err(ApiError::from)
     }
 
     async fn run(

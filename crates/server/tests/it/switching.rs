@@ -74,7 +74,7 @@ fn unknown_and_unbuilt_drivers_are_refused() {
     let s = Server::start();
     for path in ["/api;driver=nosuch/buckets", "/api;driver=nosuch"] {
         let r = get_xml(&s, path);
-        assert_eq!(r.status, 500, "{path}");
+        assert_eq!(r.status, 400, "{path}");
         let doc = xml(&r.body);
         let msg = child_text(doc.root_element(), "message").unwrap_or_default();
         assert!(msg.starts_with("Driver 'nosuch' is not available"), "{msg}");
@@ -86,13 +86,13 @@ fn unknown_and_unbuilt_drivers_are_refused() {
             .header("Accept", "application/json")
             .header("X-Deltacloud-Driver", "nosuch"),
     );
-    assert_eq!(r.status, 500);
+    assert_eq!(r.status, 400);
     assert!(r.json()["message"].as_str().unwrap().contains("nosuch"));
     // A catalogued driver that this build cannot serve is listed, but selecting it fails.
     let drivers = get_xml(&s, "/api/drivers");
     assert!(ids(&drivers.body, "driver").contains(&"ec2".to_owned()));
     let r = get_xml(&s, "/api;driver=ec2/buckets");
-    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(get_xml(&s, "/api/drivers/nosuch").status, 404);
 }
 
