@@ -608,7 +608,7 @@ async fn common_headers_etag_runtime_and_provider_echo() {
 }
 
 #[actix_web::test]
-async fn unknown_driver_is_a_500_naming_it() {
+async fn unknown_driver_is_a_400_naming_it() {
     let (gw, _) = gateway(None);
     let app = app(gw).await;
     let r = call(
@@ -617,7 +617,7 @@ async fn unknown_driver_is_a_500_naming_it() {
             .insert_header(("X-Deltacloud-Driver", "nosuchdriver")),
     )
     .await;
-    assert_eq!(r.status, 500);
+    assert_eq!(r.status, 400);
     assert_eq!(r.header("x-deltacloud-driver"), Some("nosuchdriver"));
     let msg = r.json()["message"].as_str().unwrap().to_owned();
     assert!(
@@ -626,7 +626,7 @@ async fn unknown_driver_is_a_500_naming_it() {
     );
     // A catalogue-only driver cannot serve either.
     let r = call(&app, authed(Method::GET, "/api;driver=ec2", XML)).await;
-    assert_eq!(r.status, 500);
+    assert_eq!(r.status, 400);
 }
 
 #[actix_web::test]
