@@ -37,6 +37,9 @@ pub struct Site {
     index_html: Arc<str>,
     /// The CIMI database, opened at start-up when the cimi frontend is enabled.
     cimi_store: Option<web::Data<deltacloud_frontend_cimi::Store>>,
+    /// The EC2 frontend's state (credential store, built-in identities), set at start-up when
+    /// the ec2 frontend is enabled.
+    ec2_state: Option<web::Data<deltacloud_frontend_ec2::Ec2State>>,
 }
 
 impl Site {
@@ -60,6 +63,7 @@ impl Site {
             frontends: frontends.into(),
             index_html: page.render()?.into(),
             cimi_store: None,
+            ec2_state: None,
         })
     }
 
@@ -67,6 +71,13 @@ impl Site {
     #[must_use]
     pub fn with_cimi_store(mut self, store: deltacloud_frontend_cimi::Store) -> Self {
         self.cimi_store = Some(web::Data::new(store));
+        self
+    }
+
+    /// Mount `/ec2` with this state (only if the ec2 frontend is enabled).
+    #[must_use]
+    pub fn with_ec2_state(mut self, state: deltacloud_frontend_ec2::Ec2State) -> Self {
+        self.ec2_state = Some(web::Data::new(state));
         self
     }
 
@@ -111,6 +122,10 @@ pub fn build_app(
         .cimi_store
         .clone()
         .filter(|_| site.enabled(Frontend::Cimi));
+    let ec2 = site
+        .ec2_state
+        .clone()
+        .filter(|_| site.enabled(Frontend::Ec2));
     App::new()
         .app_data(gateway)
         .app_data(web::Data::new(site))
@@ -126,6 +141,9 @@ pub fn build_app(
             }
             if let Some(store) = cimi {
                 deltacloud_frontend_cimi::configure(cfg, store);
+            }
+            if let Some(state) = ec2 {
+                deltacloud_frontend_ec2::configure(cfg, state);
             }
         })
         .wrap(deltacloud_frontend_api::MatrixParams)
@@ -190,10 +208,7 @@ mod tests {
         let html = &*site.index_html;
         assert!(html.contains("<h2>Enabled Frontends:</h2>"), "{html}");
         assert!(html.contains("<a href=\"/api\">deltacloud</a>"), "{html}");
-        assert!(
-            html.contains("<li>ec2 (not available in this build)</li>"),
-            "{html}"
-        );
+        assert!(html.contains("<a href=\"/ec2\">ec2</a>"), "{html}");
         assert!(!html.contains("cimi"), "{html}");
         let ec2 = html.find("ec2").unwrap();
         let dc = html.find(">deltacloud<").unwrap();

@@ -5,7 +5,7 @@
 //! (daemonising, Thin, log files) are accepted so old init scripts keep working, and ignored with
 //! a warning.
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -59,6 +59,10 @@ Once listening, one line `Listening on http://<ip>:<port>` is printed on stdout.
     after_help = AFTER_HELP
 )]
 pub struct Cli {
+    /// Administrative subcommands (without one, deltacloudd serves)
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Driver to use (default: mock)
     #[arg(short = 'i', long = "driver", value_name = "DRIVER")]
     pub driver: Option<String>,
@@ -219,6 +223,48 @@ pub struct Cli {
         help_heading = "Accepted for compatibility and ignored"
     )]
     pub ssl_cert: Option<PathBuf>,
+}
+
+/// `deltacloudd <subcommand>`.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Manage the EC2 frontend's access keys (stored encrypted in <data-dir>/ec2.db; the key is
+    /// ec2_key from the configuration or <data-dir>/ec2.key)
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+}
+
+/// `deltacloudd credentials …`.
+#[derive(Clone, Debug, Subcommand)]
+pub enum CredentialsCommand {
+    /// Add (or replace) an access key acting as a backend user
+    Add {
+        /// The access key id clients will use
+        access_key: String,
+        /// The secret key; a random one is generated and printed once when omitted
+        #[arg(long, env = "DELTACLOUD_EC2_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Backend driver (default: the server's default driver)
+        #[arg(long)]
+        driver: Option<String>,
+        /// Backend provider (default: the server's default provider)
+        #[arg(long = "backend-provider")]
+        backend_provider: Option<String>,
+        /// Backend user name
+        #[arg(long)]
+        user: String,
+        /// Backend password (prefer the environment variable: command lines are visible to
+        /// other users)
+        #[arg(long, env = "DELTACLOUD_BACKEND_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// List access keys with their backend identity (never secrets)
+    List,
+    /// Remove an access key
+    Remove {
+        /// The access key id
+        access_key: String,
+    },
 }
 
 impl Cli {

@@ -95,11 +95,10 @@ impl Frontend {
         }
     }
 
-    /// Whether this build mounts the frontend. `ec2` is a valid name (so existing sysconfig
-    /// files keep working) but is not written yet.
+    /// Whether this build mounts the frontend (all three now do).
     #[must_use]
     pub const fn implemented(self) -> bool {
-        matches!(self, Self::Deltacloud | Self::Cimi)
+        matches!(self, Self::Deltacloud | Self::Cimi | Self::Ec2)
     }
 
     fn parse(name: &str) -> Option<Self> {
@@ -134,6 +133,42 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Mock option `transition_delay_ms`; `None` leaves the mock's default.
     pub mock_transition_delay_ms: Option<u64>,
+    /// The region name the `/ec2` frontend presents (SigV4 scopes must name it).
+    pub ec2_region: String,
+    /// Key that encrypts the EC2 credential store (64 hex digits or base64 of 32 bytes); `None`
+    /// uses `<data_dir>/ec2.key`, created with mode 0600 at first start.
+    pub ec2_key: Option<Secret>,
+    /// EC2 credentials to put into the store at start-up (TOML `[[ec2_credentials]]` only).
+    pub ec2_credentials: Vec<Ec2CredentialSeed>,
+}
+
+/// One `[[ec2_credentials]]` entry: an access key and the backend identity it acts as.
+#[derive(Clone, Debug)]
+pub struct Ec2CredentialSeed {
+    pub access_key: String,
+    pub secret: Secret,
+    /// `None`: the server's default driver.
+    pub driver: Option<String>,
+    /// `None`: the server's default provider.
+    pub provider: Option<String>,
+    pub user: String,
+    pub password: Secret,
+}
+
+/// The TOML form of [`Ec2CredentialSeed`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEc2Seed {
+    access_key: String,
+    #[serde(deserialize_with = "lenient::secret")]
+    secret: Option<Secret>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    driver: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    provider: Option<String>,
+    user: String,
+    #[serde(deserialize_with = "lenient::secret")]
+    password: Option<Secret>,
 }
 
 /// A loaded configuration plus the warnings found on the way (logged once logging is set up).
@@ -222,6 +257,20 @@ impl Config {
             env: &self.env,
             data_dir: self.data_dir.to_string_lossy().into_owned(),
             mock_transition_delay_ms: self.mock_transition_delay_ms,
+            ec2_region: &self.ec2_region,
+            ec2_key: self.ec2_key.as_ref().map(|_| "[REDACTED]"),
+            ec2_credentials: self
+                .ec2_credentials
+                .iter()
+                .map(|c| PrintedSeed {
+                    access_key: &c.access_key,
+                    secret: "[REDACTED]",
+                    driver: c.driver.as_deref(),
+                    provider: c.provider.as_deref(),
+                    user: &c.user,
+                    password: "[REDACTED]",
+                })
+                .collect(),
         };
         Ok(toml::to_string(&printed)?)
     }
@@ -251,6 +300,23 @@ struct Printed<'a> {
     data_dir: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     mock_transition_delay_ms: Option<u64>,
+    ec2_region: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ec2_key: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ec2_credentials: Vec<PrintedSeed<'a>>,
+}
+
+#[derive(Serialize)]
+struct PrintedSeed<'a> {
+    access_key: &'a str,
+    secret: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    user: &'a str,
+    password: &'static str,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,6 +337,9 @@ const KEYS: &[&str] = &[
     "env",
     "data_dir",
     "mock_transition_delay_ms",
+    "ec2_region",
+    "ec2_key",
+    "ec2_credentials",
 ];
 
 /// Environment variable ⇒ setting, for the environment layer (and the sysconfig file).
@@ -294,7 +363,7 @@ const API_VARS: &[(&str, &str)] = &[
 const SYSCONFIG_VARS: &[(&str, &str)] = &[("DRIVER", "driver"), ("HOST", "host"), ("PORT", "port")];
 
 /// Settings that have no `DELTACLOUD_*` variable (see the module docs).
-const NOT_PREFIXED: &[&str] = &["user", "password"];
+const NOT_PREFIXED: &[&str] = &["user", "password", "ec2_credentials"];
 
 /// `DELTACLOUD_*` names that are not settings but are known and deliberately ignored.
 const PREFIXED_IGNORED: &[&str] = &["DELTACLOUD_USER", "DELTACLOUD_MOCK_STORAGE"];
@@ -400,6 +469,7 @@ fn defaults(env: &Vars) -> Layer {
     l.set("verbose", "verbose", false);
     l.set("log_format", "log_format", "text");
     l.set("env", "env", "development");
+    l.set("ec2_region", "ec2_region", "us-east-1");
     l.set(
         "data_dir",
         "data_dir",
@@ -570,6 +640,11 @@ struct RawConfig {
     data_dir: PathBuf,
     #[serde(default, deserialize_with = "lenient::opt_uint")]
     mock_transition_delay_ms: Option<u64>,
+    ec2_region: String,
+    #[serde(default, deserialize_with = "lenient::secret")]
+    ec2_key: Option<Secret>,
+    #[serde(default)]
+    ec2_credentials: Vec<RawEc2Seed>,
 }
 
 /// The exact message of the original for an unknown frontend (`deltacloud-api.md` §1.1).
@@ -679,7 +754,41 @@ fn validate(
         env: raw.env,
         data_dir: raw.data_dir,
         mock_transition_delay_ms: raw.mock_transition_delay_ms,
+        ec2_region: raw.ec2_region.trim().to_owned(),
+        ec2_key: raw.ec2_key,
+        ec2_credentials: Vec::new(),
     };
+    if config.ec2_region.is_empty() || config.ec2_region.contains(['/', ' ']) {
+        bail!(
+            "invalid ec2_region {:?} (from {}): expected a region name such as us-east-1",
+            config.ec2_region,
+            origin(fig, "ec2_region")
+        );
+    }
+    let mut config = config;
+    for (n, seed) in raw.ec2_credentials.into_iter().enumerate() {
+        let where_ = || {
+            format!(
+                "ec2_credentials entry {} (from {})",
+                n + 1,
+                origin(fig, "ec2_credentials")
+            )
+        };
+        let (Some(secret), Some(password)) = (seed.secret, seed.password) else {
+            bail!("{}: secret and password must not be empty", where_());
+        };
+        if seed.access_key.trim().is_empty() || seed.access_key.contains('/') {
+            bail!("{}: invalid access_key", where_());
+        }
+        config.ec2_credentials.push(Ec2CredentialSeed {
+            access_key: seed.access_key,
+            secret,
+            driver: seed.driver,
+            provider: seed.provider,
+            user: seed.user,
+            password,
+        });
+    }
     Ok((config, raw.user, raw.password))
 }
 

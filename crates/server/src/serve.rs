@@ -46,6 +46,74 @@ pub fn build_registry(settings: &DriverSettings) -> anyhow::Result<Registry> {
     Ok(registry)
 }
 
+/// Open the EC2 credential store in the data directory, with the configured key or the key
+/// file (created with mode 0600 on first use). Blocking: call it off the async reactor.
+///
+/// # Errors
+/// An unusable key, key file or database.
+pub fn open_ec2_store(config: &Config) -> anyhow::Result<deltacloud_frontend_ec2::Store> {
+    use deltacloud_frontend_ec2::{Store, StoreKey};
+    let key = match &config.ec2_key {
+        Some(k) => StoreKey::parse(k.expose()).context("ec2_key")?,
+        None => StoreKey::load_or_create(&config.data_dir)?,
+    };
+    Ok(Store::open(&config.data_dir, &key)?)
+}
+
+/// The EC2 frontend's state: the store, seeded from `[[ec2_credentials]]`, plus the identities
+/// that work out of the box. With the mock driver its user works as an access key (secret = its
+/// password), and `API_USER`/`API_PASSWORD` likewise, which is the original's "access key =
+/// backend user, secret = backend password" (`ec2-frontend.md` B2 compatibility mode).
+///
+/// # Errors
+/// As [`open_ec2_store`], or a seed the store refuses.
+pub fn ec2_state(config: &Config) -> anyhow::Result<deltacloud_frontend_ec2::Ec2State> {
+    use deltacloud_core::Secret;
+    use deltacloud_frontend_ec2::{CredentialRecord, Ec2Config, Ec2State, Identity};
+    let store = open_ec2_store(config)?;
+    for seed in &config.ec2_credentials {
+        store
+            .add(&CredentialRecord {
+                access_key: seed.access_key.clone(),
+                secret: seed.secret.clone(),
+                identity: Identity {
+                    driver: seed.driver.clone(),
+                    provider: seed.provider.clone(),
+                    user: seed.user.clone(),
+                    password: seed.password.clone(),
+                },
+            })
+            .with_context(|| format!("ec2_credentials: access key {}", seed.access_key))?;
+    }
+    let mut builtin = Vec::new();
+    let compat = |user: &str, password: &Secret| CredentialRecord {
+        access_key: user.to_owned(),
+        secret: password.clone(),
+        identity: Identity {
+            driver: None,
+            provider: None,
+            user: user.to_owned(),
+            password: password.clone(),
+        },
+    };
+    if let Some(c) = &config.credentials {
+        builtin.push(compat(&c.user, &c.password));
+    }
+    if config.driver == deltacloud_backend_mock::DRIVER_ID {
+        builtin.push(compat(
+            deltacloud_backend_mock::MOCK_USER,
+            &Secret::new(deltacloud_backend_mock::MOCK_PASSWORD),
+        ));
+    }
+    Ok(Ec2State::new(
+        store,
+        Ec2Config {
+            region: config.ec2_region.clone(),
+            builtin,
+        },
+    ))
+}
+
 /// The settings every driver is built with.
 #[must_use]
 pub fn driver_settings(config: &Config) -> DriverSettings {
@@ -210,6 +278,15 @@ async fn serve(
         .context("CIMI database start-up panicked")?
         .map_err(|e| anyhow::anyhow!("cannot open the CIMI database: {e}"))?;
         site = site.with_cimi_store(store);
+    }
+    if config.frontends.contains(&Frontend::Ec2) {
+        // Opening SQLite and the key file is blocking I/O, so off the reactor.
+        let cfg = config.clone();
+        let state = actix_web::rt::task::spawn_blocking(move || ec2_state(&cfg))
+            .await
+            .context("EC2 credential store start-up panicked")?
+            .context("cannot open the EC2 credential store")?;
+        site = site.with_ec2_state(state);
     }
 
     let app_gateway = gateway.clone();

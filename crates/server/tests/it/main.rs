@@ -10,6 +10,7 @@ mod blobs;
 mod cimi;
 mod common;
 mod config;
+mod ec2;
 mod lifecycle;
 mod network;
 mod persistence;

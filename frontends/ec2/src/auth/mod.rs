@@ -1,0 +1,217 @@
+//! Who is calling: AWS Signature Version 4 (header or presigned query), Signature Version 2, HTTP
+//! Basic (the original's only scheme, `ec2-frontend.md` A3), or nobody.
+//!
+//! [`detect`] reads the request's claims without any secret; the caller then looks the access key
+//! up in the credential store and calls the version's `verify`. Nothing here logs: signatures,
+//! `Authorization` values and secrets never reach a log line (stack.md §3 pitfall 10).
+
+pub mod sigv2;
+pub mod sigv4;
+
+use crate::error::{Ec2Error, Ec2Result};
+use base64::Engine as _;
+use deltacloud_core::Credentials;
+use hmac::{Hmac, KeyInit, Mac};
+use sigv4::HttpParts;
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// A signature presented by a client. It has no `PartialEq` on purpose: the only comparison is
+/// [`Signature::ct_matches`], which runs in constant time (s3s `auth/signature.rs`).
+pub struct Signature(Vec<u8>);
+
+impl Signature {
+    #[must_use]
+    pub const fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// Constant-time equality with the expected bytes.
+    #[must_use]
+    pub fn ct_matches(&self, expected: &[u8]) -> bool {
+        self.0.len() == expected.len() && bool::from(self.0.as_slice().ct_eq(expected))
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Signature([REDACTED])")
+    }
+}
+
+/// A parsed request time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedTime {
+    pub unix: i64,
+}
+
+/// `yyyymmddThhmmssZ`.
+#[must_use]
+pub fn parse_amz_date(s: &str) -> Option<ParsedTime> {
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .ok()
+        .map(|t| ParsedTime {
+            unix: t.assume_utc().unix_timestamp(),
+        })
+}
+
+/// ISO 8601 as SigV2 clients send it: `2011-10-03T15:19:30Z`, with or without fractional
+/// seconds, an offset, or (older boto) no zone at all, which means UTC.
+#[must_use]
+pub fn parse_iso8601(s: &str) -> Option<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let s = s.trim();
+    time::OffsetDateTime::parse(s, &Rfc3339)
+        .or_else(|_| time::OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339))
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+}
+
+#[must_use]
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
+    let mut out = [0u8; 32];
+    if let Ok(mut m) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key) {
+        m.update(data);
+        out.copy_from_slice(&m.finalize().into_bytes());
+    }
+    out
+}
+
+#[must_use]
+pub fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    if let Ok(mut m) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key) {
+        m.update(data);
+        out.copy_from_slice(&m.finalize().into_bytes());
+    }
+    out
+}
+
+/// What the request presents as proof of identity.
+#[derive(Debug)]
+pub enum Presented {
+    V4(sigv4::V4Claims),
+    V2(sigv2::V2Claims),
+    Basic(Credentials),
+    Anonymous,
+}
+
+impl Presented {
+    /// The access key a signature names (for logs: the key id is not secret).
+    #[must_use]
+    pub fn access_key(&self) -> Option<&str> {
+        match self {
+            Self::V4(c) => Some(&c.access_key),
+            Self::V2(c) => Some(&c.access_key),
+            Self::Basic(c) => Some(&c.user),
+            Self::Anonymous => None,
+        }
+    }
+}
+
+/// Work out which scheme the request uses. `query` are the decoded query-string pairs, `params`
+/// all parameters (query and form body), where SigV2 puts its fields.
+///
+/// # Errors
+/// `IncompleteSignature` for a malformed `Authorization` header or signing parameters.
+pub fn detect(
+    parts: &HttpParts<'_>,
+    query: &[(String, String)],
+    params: &[(String, String)],
+) -> Ec2Result<Presented> {
+    if let Some(auth) = parts.header("authorization") {
+        let auth = auth.trim();
+        if auth.starts_with(sigv4::ALGORITHM) {
+            return sigv4::parse_header(auth, parts).map(Presented::V4);
+        }
+        if let Some(b64) = auth
+            .strip_prefix("Basic ")
+            .or_else(|| auth.strip_prefix("basic "))
+        {
+            let bad = || Ec2Error::auth_failure("Malformed Basic credentials");
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| bad())?;
+            let text = String::from_utf8(raw).map_err(|_| bad())?;
+            let (user, password) = text.split_once(':').ok_or_else(bad)?;
+            return Ok(Presented::Basic(Credentials::new(user, password)));
+        }
+        return Err(Ec2Error::incomplete_signature(
+            "Unsupported Authorization Type",
+        ));
+    }
+    if query.iter().any(|(k, _)| k == "X-Amz-Algorithm") {
+        return sigv4::parse_query(query).map(Presented::V4);
+    }
+    if params.iter().any(|(k, _)| k == "Signature") {
+        return sigv2::parse(params).map(Presented::V2);
+    }
+    Ok(Presented::Anonymous)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            parse_amz_date("20150830T123600Z").unwrap().unix,
+            1_440_938_160
+        );
+        assert!(parse_amz_date("2015-08-30T12:36:00Z").is_none());
+        assert_eq!(parse_iso8601("2015-08-30T12:36:00Z"), Some(1_440_938_160));
+        assert_eq!(
+            parse_iso8601("2015-08-30T12:36:00.000Z"),
+            Some(1_440_938_160)
+        );
+        assert_eq!(parse_iso8601("2015-08-30T12:36:00"), Some(1_440_938_160));
+        assert_eq!(
+            parse_iso8601("2015-08-30T14:36:00+02:00"),
+            Some(1_440_938_160)
+        );
+        assert_eq!(parse_iso8601("yesterday"), None);
+    }
+
+    #[test]
+    fn signature_compare_is_exact() {
+        let s = Signature::new(b"abc".to_vec());
+        assert!(s.ct_matches(b"abc"));
+        assert!(!s.ct_matches(b"abd"));
+        assert!(!s.ct_matches(b"abcd"));
+        assert_eq!(format!("{s:?}"), "Signature([REDACTED])");
+    }
+
+    #[test]
+    fn detection() {
+        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        let parts = |headers: &'static [(String, String)]| HttpParts {
+            method: "GET",
+            path: "/ec2",
+            query: "",
+            headers,
+            body: b"",
+        };
+        let basic: &'static [(String, String)] =
+            Box::leak(h("authorization", "Basic bW9ja3VzZXI6bW9ja3Bhc3N3b3Jk").into_boxed_slice());
+        match detect(&parts(basic), &[], &[]).unwrap() {
+            Presented::Basic(c) => {
+                assert_eq!(c.user, "mockuser");
+                assert_eq!(c.password.expose(), "mockpassword");
+            }
+            other => panic!("{other:?}"),
+        }
+        let bearer: &'static [(String, String)] =
+            Box::leak(h("authorization", "Bearer x").into_boxed_slice());
+        assert_eq!(
+            detect(&parts(bearer), &[], &[]).unwrap_err().code,
+            "IncompleteSignature"
+        );
+        assert!(matches!(
+            detect(&parts(&[]), &[], &[]).unwrap(),
+            Presented::Anonymous
+        ));
+    }
+}

@@ -1,0 +1,284 @@
+//! Query-protocol parameters: flat `Name=value` pairs whose names encode lists (`InstanceId.1`,
+//! `InstanceId.2`) and nested structures (`Filter.1.Name`, `Filter.1.Value.2`,
+//! `TagSpecification.1.Tag.1.Key`) — `ec2-frontend.md` B4.
+//!
+//! [`Params`] is read only by the action parser ([`crate::action`]); no handler sees raw
+//! parameters. Indexes are 1-based in the protocol, but we only require them to be positive
+//! integers and keep their numeric order, because SDKs always number from 1 and a gap is
+//! harmless.
+
+use crate::error::{Ec2Error, Ec2Result};
+use std::collections::BTreeMap;
+
+/// Upper bound on parameters per request, so a hostile request cannot make us build huge maps.
+pub const MAX_PARAMS: usize = 2000;
+
+/// The request's parameters, in the order received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+/// One `Filter.N`: a name and the values it accepts (OR within a filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterSpec {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+impl Params {
+    /// Parse a `application/x-www-form-urlencoded` string (query string or POST body).
+    ///
+    /// # Errors
+    /// `InvalidParameterValue` when the request carries more than [`MAX_PARAMS`] parameters.
+    pub fn parse(encoded: &[u8]) -> Ec2Result<Self> {
+        let mut pairs = Vec::new();
+        for (k, v) in form_urlencoded::parse(encoded) {
+            if pairs.len() >= MAX_PARAMS {
+                return Err(Ec2Error::invalid_value(format!(
+                    "Too many parameters (at most {MAX_PARAMS})"
+                )));
+            }
+            pairs.push((k.into_owned(), v.into_owned()));
+        }
+        Ok(Self { pairs })
+    }
+
+    #[must_use]
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self {
+            pairs: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// Append the pairs of `other` (GET query plus POST body).
+    pub fn extend(&mut self, other: Self) {
+        self.pairs.extend(other.pairs);
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The first value of `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `name`, or `MissingParameter`.
+    ///
+    /// # Errors
+    /// `MissingParameter` naming `name`.
+    pub fn required(&self, name: &str) -> Ec2Result<String> {
+        self.get(name)
+            .map(str::to_owned)
+            .ok_or_else(|| Ec2Error::missing(name))
+    }
+
+    /// A boolean (`true`/`false`, case-insensitive); absent ⇒ `None`.
+    ///
+    /// # Errors
+    /// `InvalidParameterValue` for anything else.
+    pub fn bool(&self, name: &str) -> Ec2Result<Option<bool>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(v) => Err(Ec2Error::invalid_value(format!(
+                "Value ({v}) for parameter {name} is invalid. Expected: 'true' or 'false'."
+            ))),
+        }
+    }
+
+    /// An integer; absent ⇒ `None`.
+    ///
+    /// # Errors
+    /// `InvalidParameterValue` when it does not parse.
+    pub fn int(&self, name: &str) -> Ec2Result<Option<i64>> {
+        self.get(name)
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    Ec2Error::invalid_value(format!(
+                        "Value ({v}) for parameter {name} is invalid. Expected an integer."
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// Members of `prefix.N.…`, grouped by `N` in numeric order; each group holds the rest of
+    /// the name after `prefix.N.` (empty for `prefix.N` itself) with the value.
+    ///
+    /// # Errors
+    /// `InvalidParameterValue` when `N` is not a positive integer.
+    pub fn indexed(&self, prefix: &str) -> Ec2Result<BTreeMap<u32, Params>> {
+        let mut out: BTreeMap<u32, Params> = BTreeMap::new();
+        for (k, v) in &self.pairs {
+            let Some(rest) = k.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
+                continue;
+            };
+            let (index, tail) = rest.split_once('.').unwrap_or((rest, ""));
+            let n: u32 = index.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Ec2Error::invalid_value(format!(
+                    "Parameter {k} has an invalid list index '{index}'"
+                ))
+            })?;
+            out.entry(n)
+                .or_default()
+                .pairs
+                .push((tail.to_owned(), v.clone()));
+        }
+        Ok(out)
+    }
+
+    /// A simple list `prefix.1`, `prefix.2`, … in index order.
+    ///
+    /// # Errors
+    /// As [`Params::indexed`].
+    pub fn list(&self, prefix: &str) -> Ec2Result<Vec<String>> {
+        Ok(self
+            .indexed(prefix)?
+            .into_values()
+            .filter_map(|p| p.get("").map(str::to_owned))
+            .collect())
+    }
+
+    /// `Filter.N.Name` + `Filter.N.Value.M`.
+    ///
+    /// # Errors
+    /// `MissingParameter` for a filter without a name; index errors as [`Params::indexed`].
+    pub fn filters(&self) -> Ec2Result<Vec<FilterSpec>> {
+        let mut out = Vec::new();
+        for (n, p) in self.indexed("Filter")? {
+            let name = p
+                .get("Name")
+                .ok_or_else(|| Ec2Error::missing(&format!("Filter.{n}.Name")))?
+                .to_owned();
+            out.push(FilterSpec {
+                name,
+                values: p.list("Value")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `prefix.N.Key` + `prefix.N.Value` pairs (value `None` when absent, which DeleteTags
+    /// distinguishes from an empty value).
+    ///
+    /// # Errors
+    /// `MissingParameter` for a tag without a key.
+    pub fn tags(&self, prefix: &str) -> Ec2Result<Vec<(String, Option<String>)>> {
+        let mut out = Vec::new();
+        for (n, p) in self.indexed(prefix)? {
+            let key = p
+                .get("Key")
+                .ok_or_else(|| Ec2Error::missing(&format!("{prefix}.{n}.Key")))?
+                .to_owned();
+            out.push((key, p.get("Value").map(str::to_owned)));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lists_filters_and_tags() {
+        let p = Params::parse(
+            b"Action=DescribeInstances&InstanceId.2=b&InstanceId.1=a&InstanceId.10=c&Filter.1.Name=instance-state-name&Filter.1.Value.1=running&Filter.1.Value.2=stopped&Filter.2.Name=tag%3AName&Filter.2.Value.1=web+1&Tag.1.Key=k&Tag.2.Key=x&Tag.2.Value=",
+        )
+        .unwrap();
+        assert_eq!(p.get("Action"), Some("DescribeInstances"));
+        assert_eq!(p.list("InstanceId").unwrap(), ["a", "b", "c"]);
+        let f = p.filters().unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].name, "instance-state-name");
+        assert_eq!(f[0].values, ["running", "stopped"]);
+        assert_eq!(f[1].name, "tag:Name");
+        assert_eq!(f[1].values, ["web 1"]);
+        assert_eq!(
+            p.tags("Tag").unwrap(),
+            [
+                ("k".to_owned(), None),
+                ("x".to_owned(), Some(String::new()))
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_index_and_missing_name_are_client_errors() {
+        let p = Params::parse(b"InstanceId.x=a").unwrap();
+        assert_eq!(
+            p.list("InstanceId").unwrap_err().code,
+            "InvalidParameterValue"
+        );
+        let p = Params::parse(b"InstanceId.0=a").unwrap();
+        assert!(p.list("InstanceId").is_err());
+        let p = Params::parse(b"Filter.1.Value.1=a").unwrap();
+        let e = p.filters().unwrap_err();
+        assert_eq!(
+            (e.code.as_ref(), e.message.as_str()),
+            (
+                "MissingParameter",
+                "The request must contain the parameter Filter.1.Name"
+            )
+        );
+        // A prefix that merely starts the same way is not a member.
+        let p = Params::parse(b"InstanceIds.1=a&InstanceId=b").unwrap();
+        assert!(p.list("InstanceId").unwrap().is_empty());
+    }
+
+    #[test]
+    fn typed_values() {
+        let p = Params::parse(b"DryRun=TRUE&MaxResults=5&Bad=x").unwrap();
+        assert_eq!(p.bool("DryRun").unwrap(), Some(true));
+        assert_eq!(p.int("MaxResults").unwrap(), Some(5));
+        assert!(p.int("Bad").is_err());
+        assert!(p.bool("Bad").is_err());
+        assert_eq!(p.bool("Nope").unwrap(), None);
+        assert_eq!(p.required("Nope").unwrap_err().code, "MissingParameter");
+    }
+
+    #[test]
+    fn too_many_parameters() {
+        let body: String = (0..=MAX_PARAMS).map(|i| format!("a{i}=1&")).collect();
+        assert!(Params::parse(body.as_bytes()).is_err());
+    }
+
+    proptest! {
+        /// Whatever order the members arrive in, a list comes back in index order.
+        #[test]
+        fn list_order_follows_indexes(values in proptest::collection::vec("[a-z0-9]{1,8}", 1..20)) {
+            let mut pairs: Vec<(String, String)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("VolumeId.{}", i + 1), v.clone()))
+                .collect();
+            pairs.reverse();
+            let p = Params::from_pairs(pairs);
+            prop_assert_eq!(p.list("VolumeId").unwrap(), values);
+        }
+
+        /// Arbitrary bytes never panic the parser.
+        #[test]
+        fn arbitrary_input_does_not_panic(body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(p) = Params::parse(&body) {
+                let _ = p.filters();
+                let _ = p.list("InstanceId");
+                let _ = p.tags("Tag");
+            }
+        }
+    }
+}
