@@ -1,0 +1,1 @@
+//! The rhevm backend: being written.

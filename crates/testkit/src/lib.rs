@@ -1,0 +1,1 @@
+//! Test kit for backend tests: being written.
