@@ -17,6 +17,7 @@
 //! leaked 500s (`mock-driver.md` §8).
 
 mod blobs;
+mod cimi;
 mod compute;
 pub mod db;
 mod memo;
@@ -135,6 +136,8 @@ pub struct MockDriver {
     db: Arc<Db>,
     /// Read results kept until the next write (see `memo.rs` for why and why it is sound).
     memo: memo::ReadMemo,
+    /// The CIMI-only seed entities, parsed once here (read-only; see `cimi.rs`).
+    cimi: cimi::Catalogue,
     options: MockOptions,
     password: Secret,
     profiles: Vec<HardwareProfile>,
@@ -244,10 +247,11 @@ impl MockDriver {
         Ok(Self {
             db: Arc::new(db),
             memo: memo::ReadMemo::default(),
+            cimi: cimi::Catalogue::load()?,
             options,
             password: Secret::new(MOCK_PASSWORD),
             profiles: hardware_profiles(),
-            capabilities: CapabilitySet::new(CAPABILITIES),
+            capabilities: CapabilitySet::new(&[CAPABILITIES, cimi::CAPABILITIES].concat()),
             features: vec![
                 DriverFeature::new(FeatureName::Metrics),
                 DriverFeature::new(FeatureName::RealmFilter),
@@ -355,6 +359,10 @@ impl Driver for MockDriver {
 
     fn state_machine(&self) -> Option<&StateMachine> {
         Some(&self.machine)
+    }
+
+    fn cimi_entities(&self) -> &dyn deltacloud_core::CimiEntities {
+        self
     }
 
     /// Wrong credentials are `Ok(false)`; missing ones still ask for a challenge.

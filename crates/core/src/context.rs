@@ -45,3 +45,13 @@ impl RequestContext {
         self.credentials.as_ref().ok_or_else(Error::auth_required)
     }
 }
+
+/// The driver and provider a request named in its path, as matrix parameters on a frontend's
+/// root segment (`/api;driver=ec2;provider=eu-west-1/…`, `/cimi;driver=ec2/…`). The server's
+/// path middleware leaves it in the request extensions; a frontend lets it win over the
+/// `X-Deltacloud-Driver`/`X-Deltacloud-Provider` headers. Empty values count as absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MatrixSelection {
+    pub driver: Option<String>,
+    pub provider: Option<String>,
+}

@@ -8,6 +8,7 @@
 //! `respond_to?`; Rust cannot ask whether a default was overridden, so each driver declares its
 //! set once, and a backend's tests check the declaration against the implementation.
 
+use crate::cimi::*;
 use crate::context::RequestContext;
 use crate::error::{Error, Result};
 use crate::features::DriverFeature;
@@ -97,6 +98,16 @@ capabilities! {
     DestroyNetworkInterface => "destroy_network_interface",
     /// A dynamic provider list (regions, data centres).
     Providers => "providers",
+    // CIMI-only entities a driver may hold itself (read-only lists; see [`CimiEntities`]).
+    Systems => "systems",
+    SystemTemplates => "system_templates",
+    NetworkPorts => "network_ports",
+    NetworkConfigurations => "network_configurations",
+    NetworkTemplates => "network_templates",
+    NetworkPortConfigurations => "network_port_configurations",
+    NetworkPortTemplates => "network_port_templates",
+    ForwardingGroupTemplates => "forwarding_group_templates",
+    AddressTemplates => "address_templates",
 }
 
 impl fmt::Display for Capability {
@@ -544,6 +555,86 @@ pub trait Networks {
     }
 }
 
+/// CIMI-only entities (`cimi.md` §5.13–§5.15) that a driver holds itself. Only the CIMI frontend
+/// asks for them.
+///
+/// Why this is reached through [`Driver::cimi_entities`] instead of being one more supertrait of
+/// [`Driver`]: almost no provider has these entities, and a supertrait would make every driver
+/// (and every test double) write an empty impl. A driver that has them implements the trait and
+/// returns itself from the accessor; the others inherit [`NoCimiEntities`].
+#[async_trait]
+pub trait CimiEntities: Send + Sync {
+    async fn systems(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<System>> {
+        unsupported(Capability::Systems)
+    }
+    /// The members of one system (every kind); an unknown system is an empty list.
+    async fn system_components(
+        &self,
+        _ctx: &RequestContext,
+        _system: &SystemId,
+    ) -> Result<Vec<SystemComponent>> {
+        unsupported(Capability::Systems)
+    }
+    async fn system_templates(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<SystemTemplate>> {
+        unsupported(Capability::SystemTemplates)
+    }
+    async fn network_ports(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<NetworkPort>> {
+        unsupported(Capability::NetworkPorts)
+    }
+    async fn network_configurations(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<NetworkConfiguration>> {
+        unsupported(Capability::NetworkConfigurations)
+    }
+    async fn network_templates(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<NetworkTemplate>> {
+        unsupported(Capability::NetworkTemplates)
+    }
+    async fn network_port_configurations(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<NetworkPortConfiguration>> {
+        unsupported(Capability::NetworkPortConfigurations)
+    }
+    async fn network_port_templates(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<NetworkPortTemplate>> {
+        unsupported(Capability::NetworkPortTemplates)
+    }
+    async fn forwarding_group_templates(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<ForwardingGroupTemplate>> {
+        unsupported(Capability::ForwardingGroupTemplates)
+    }
+    async fn address_templates(
+        &self,
+        _ctx: &RequestContext,
+        _f: &Filter,
+    ) -> Result<Vec<AddressTemplate>> {
+        unsupported(Capability::AddressTemplates)
+    }
+}
+
+/// The [`CimiEntities`] of a driver that has none: every call is the typed not-supported error.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCimiEntities;
+
+impl CimiEntities for NoCimiEntities {}
+
 /// A backend: every capability area plus what the frontends need to know without calling it.
 #[async_trait]
 pub trait Driver:
@@ -585,6 +676,12 @@ pub trait Driver:
     /// Dynamic provider list (EC2 regions, oVirt data centres).
     async fn providers(&self, _ctx: &RequestContext) -> Result<Vec<Provider>> {
         unsupported(Capability::Providers)
+    }
+
+    /// The CIMI-only entities this driver holds (see [`CimiEntities`] for why this is an
+    /// accessor); by default none.
+    fn cimi_entities(&self) -> &dyn CimiEntities {
+        &NoCimiEntities
     }
 
     /// Convenience: one instance by id.

@@ -45,4 +45,13 @@ id_type!(
     NetworkId,
     SubnetId,
     NetworkInterfaceId,
+    SystemId,
+    SystemTemplateId,
+    NetworkPortId,
+    NetworkConfigurationId,
+    NetworkTemplateId,
+    NetworkPortConfigurationId,
+    NetworkPortTemplateId,
+    ForwardingGroupTemplateId,
+    AddressTemplateId,
 );

@@ -5,6 +5,7 @@
 //! (`/api`, `/ec2`, `/cimi`) translate their protocol into calls on [`Driver`]; backends implement
 //! [`Driver`] against one provider. The server crate is the only place where both meet.
 
+pub mod cimi;
 pub mod context;
 pub mod driver;
 pub mod error;
@@ -17,8 +18,9 @@ pub mod registry;
 pub mod secret;
 pub mod state;
 
-pub use context::{Credentials, RequestContext};
-pub use driver::{Capability, CapabilitySet, Driver};
+pub use cimi::*;
+pub use context::{Credentials, MatrixSelection, RequestContext};
+pub use driver::{Capability, CapabilitySet, CimiEntities, Driver, NoCimiEntities};
 pub use error::{Error, ErrorKind, Fault, Result};
 pub use features::{DriverFeature, FeatureName};
 pub use filter::Filter;

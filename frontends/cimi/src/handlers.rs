@@ -10,12 +10,12 @@ use crate::resources::{self as r, Coll, Urls};
 use crate::store::{Entity, Overlay, Scope, Store};
 use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use deltacloud_core::{
     Capability, CreateImage, CreateInstance, CreateKey, CreateStorageSnapshot, CreateStorageVolume,
     Credentials, Driver, Filter, Gateway, HardwareProfile, InstanceAction, InstanceState,
-    RequestContext,
+    MatrixSelection, RequestContext, SystemId,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -110,12 +110,25 @@ pub(crate) async fn dispatch(req: HttpRequest, body: web::Bytes) -> HttpResponse
         .map(|(_, v)| v.as_str());
     let gw = req.app_data::<web::Data<Gateway>>().cloned();
     let store = req.app_data::<web::Data<Store>>().cloned();
-    let driver_name = header_str(&req, &X_DRIVER)
-        .map(str::to_ascii_lowercase)
+    // Driver and provider: `/cimi;driver=…;provider=…` (an extension the spec allows, parsed
+    // by the server's matrix middleware) wins over the headers, which win over the defaults,
+    // exactly as on `/api`.
+    let matrix = req
+        .extensions()
+        .get::<MatrixSelection>()
+        .cloned()
+        .unwrap_or_default();
+    let driver_name = matrix
+        .driver
+        .filter(|d| !d.is_empty())
+        .or_else(|| header_str(&req, &X_DRIVER).map(str::to_owned))
+        .map(|d| d.to_ascii_lowercase())
         .or_else(|| gw.as_ref().map(|g| g.default_driver.clone()))
         .unwrap_or_default();
-    let provider = header_str(&req, &X_PROVIDER)
-        .map(str::to_owned)
+    let provider = matrix
+        .provider
+        .filter(|p| !p.is_empty())
+        .or_else(|| header_str(&req, &X_PROVIDER).map(str::to_owned))
         .or_else(|| gw.as_ref().and_then(|g| g.default_provider.clone()));
     let fmt = negotiate_or(&req, format_param);
     let scope = ErrorScope {
@@ -204,6 +217,7 @@ async fn route(cx: &Cx, req: &HttpRequest, body: &[u8], pairs: &[(String, String
         }
         (["resource_metadata"], true, _, _) => resource_metadata(cx, None).await,
         (["resource_metadata", name], true, _, _) => resource_metadata(cx, Some(name)).await,
+        (["machines"], true, _, _) => machines_collection(cx, req).await,
         ([c], true, _, _) => {
             let coll = r::by_path(c).ok_or_else(CimiError::not_found)?;
             let entries = list(cx, coll, None).await?;
@@ -218,6 +232,9 @@ async fn route(cx: &Cx, req: &HttpRequest, body: &[u8], pairs: &[(String, String
             let mut one = e.swap_remove(0);
             if coll == r::MACHINES {
                 expand_machine(cx, id, &mut one).await?;
+            }
+            if coll == r::SYSTEMS {
+                expand_system(cx, id, &mut one).await?;
             }
             Ok(http::document(
                 StatusCode::OK,
@@ -236,6 +253,26 @@ async fn route(cx: &Cx, req: &HttpRequest, body: &[u8], pairs: &[(String, String
         ([c, id], _, _, true) => {
             let coll = r::by_path(c).ok_or_else(CimiError::not_found)?;
             delete(cx, coll, id).await
+        }
+        (["systems", id, sub], true, _, _) => {
+            let (coll, entries) = system_members(cx, id, sub).await?;
+            let url = format!("{}/{}", cx.u.of(r::SYSTEMS, id), coll.path);
+            collection(cx, coll, &url, entries, false)
+        }
+        (["systems", id, sub, member], true, _, _) => {
+            let (coll, entries) = system_members(cx, id, sub).await?;
+            let want = format!("{}/{}/{member}", cx.u.of(r::SYSTEMS, id), coll.path);
+            let one = entries
+                .into_iter()
+                .find(|e| e.get("id").and_then(Value::as_str) == Some(&want))
+                .ok_or_else(CimiError::not_found)?;
+            Ok(http::document(
+                StatusCode::OK,
+                cx.fmt,
+                coll.ty,
+                coll.ty,
+                cx.query.select(one),
+            ))
         }
         (["machines", id, "disks"], true, _, _) => {
             let inst = instance(cx, id).await?;
@@ -325,8 +362,35 @@ fn list_capability(c: Coll) -> Option<Capability> {
         r::NETWORKS => Capability::Subnets,
         r::FORWARDING_GROUPS => Capability::Networks,
         r::ADDRESSES => Capability::Addresses,
+        r::SYSTEMS => Capability::Systems,
+        r::SYSTEM_TEMPLATES => Capability::SystemTemplates,
+        r::NETWORK_PORTS => Capability::NetworkPorts,
+        r::NETWORK_CONFIGS => Capability::NetworkConfigurations,
+        r::NETWORK_TEMPLATES => Capability::NetworkTemplates,
+        r::NETWORK_PORT_CONFIGS => Capability::NetworkPortConfigurations,
+        r::NETWORK_PORT_TEMPLATES => Capability::NetworkPortTemplates,
+        r::FORWARDING_GROUP_TEMPLATES => Capability::ForwardingGroupTemplates,
         _ => return None,
     })
+}
+
+/// Collections whose entries the driver holds and this gateway serves read-only.
+fn read_only(c: Coll) -> bool {
+    matches!(
+        c,
+        r::MACHINE_CONFIGS
+            | r::FORWARDING_GROUPS
+            | r::JOBS
+            | r::RESOURCE_METADATA
+            | r::SYSTEMS
+            | r::SYSTEM_TEMPLATES
+            | r::NETWORK_PORTS
+            | r::NETWORK_CONFIGS
+            | r::NETWORK_TEMPLATES
+            | r::NETWORK_PORT_CONFIGS
+            | r::NETWORK_PORT_TEMPLATES
+            | r::FORWARDING_GROUP_TEMPLATES
+    )
 }
 
 fn create_capability(c: Coll) -> Option<Capability> {
@@ -343,11 +407,7 @@ fn create_capability(c: Coll) -> Option<Capability> {
 }
 
 fn can_add(cx: &Cx, c: Coll) -> bool {
-    match c {
-        r::MACHINE_CONFIGS | r::FORWARDING_GROUPS | r::JOBS | r::RESOURCE_METADATA => false,
-        // Network creation needs a forwarding group (a Deltacloud network) to put the subnet in.
-        _ => create_capability(c).is_none_or(|cap| cx.driver.capabilities().has(cap)),
-    }
+    !read_only(c) && create_capability(c).is_none_or(|cap| cx.driver.capabilities().has(cap))
 }
 
 fn can_list(cx: &Cx, c: Coll) -> bool {
@@ -376,11 +436,19 @@ fn overlay_kind(c: Coll) -> Option<&'static str> {
     })
 }
 
-async fn profiles(cx: &Cx) -> Vec<HardwareProfile> {
-    cx.driver
-        .hardware_profiles(&cx.ctx, &Filter::default())
-        .await
-        .unwrap_or_default()
+/// The driver's hardware profiles, borrowed when the driver has a static list (the common
+/// case: no copy of every profile per machine listing).
+async fn profiles(cx: &Cx) -> std::borrow::Cow<'_, [HardwareProfile]> {
+    let fixed = cx.driver.static_hardware_profiles();
+    if !fixed.is_empty() {
+        return std::borrow::Cow::Borrowed(fixed);
+    }
+    std::borrow::Cow::Owned(
+        cx.driver
+            .hardware_profiles(&cx.ctx, &Filter::default())
+            .await
+            .unwrap_or_default(),
+    )
 }
 
 fn filter_for(id: Option<&str>) -> Filter {
@@ -396,12 +464,26 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
     let d = &cx.driver;
     let (u, now) = (&cx.u, cx.now.as_str());
     if let Some(kind) = entity_kind(c) {
+        // Address templates: the driver's own (the mock's seeds, `cimi.md` §5.13) come first,
+        // then the ones created through CIMI, which have numeric ids.
+        let mut out = Vec::new();
+        if c == r::ADDRESS_TEMPLATES
+            && d.capabilities().has(Capability::AddressTemplates)
+            && id.is_none_or(|i| i.parse::<i64>().is_err())
+        {
+            let ts = d.cimi_entities().address_templates(&cx.ctx, &f).await?;
+            out.extend(ts.iter().map(|t| r::address_template(u, t, now)));
+        }
         let only = match id {
-            Some(i) => Some(i.parse::<i64>().map_err(|_| CimiError::not_found())?),
+            Some(i) => match i.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => return Ok(out),
+            },
             None => None,
         };
         let es = cx.store.entities(&cx.scope, kind, only).await?;
-        return Ok(es.iter().map(|e| r::entity(u, c, e)).collect());
+        out.extend(es.iter().map(|e| r::entity(u, c, e)));
+        return Ok(out);
     }
     if c == r::JOBS {
         let only = match id {
@@ -422,12 +504,8 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
         r::MACHINES => {
             let insts = d.instances(&cx.ctx, &f).await?;
             let profiles = profiles(cx).await;
-            let capture = d.capabilities().has(Capability::CreateImage);
             (
-                insts
-                    .iter()
-                    .map(|i| r::machine(u, i, &profiles, capture, overlays.get(i.id.as_str()), now))
-                    .collect(),
+                render_machines(cx, &insts, &profiles, &overlays),
                 insts.iter().map(|i| i.id.to_string()).collect(),
             )
         }
@@ -498,6 +576,80 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
                 Vec::new(),
             )
         }
+        r::SYSTEMS => {
+            let xs = d.cimi_entities().systems(&cx.ctx, &f).await?;
+            (
+                xs.iter().map(|x| r::system(u, x, now)).collect(),
+                Vec::new(),
+            )
+        }
+        r::SYSTEM_TEMPLATES => {
+            let xs = d.cimi_entities().system_templates(&cx.ctx, &f).await?;
+            (
+                xs.iter().map(|x| r::system_template(u, x, now)).collect(),
+                Vec::new(),
+            )
+        }
+        r::NETWORK_PORTS => {
+            let xs = d.cimi_entities().network_ports(&cx.ctx, &f).await?;
+            (
+                xs.iter().map(|x| r::network_port(u, x, now)).collect(),
+                Vec::new(),
+            )
+        }
+        r::NETWORK_CONFIGS => {
+            let xs = d
+                .cimi_entities()
+                .network_configurations(&cx.ctx, &f)
+                .await?;
+            (
+                xs.iter().map(|x| r::network_config(u, x, now)).collect(),
+                Vec::new(),
+            )
+        }
+        r::NETWORK_TEMPLATES => {
+            let xs = d.cimi_entities().network_templates(&cx.ctx, &f).await?;
+            (
+                xs.iter().map(|x| r::network_template(u, x, now)).collect(),
+                Vec::new(),
+            )
+        }
+        r::NETWORK_PORT_CONFIGS => {
+            let xs = d
+                .cimi_entities()
+                .network_port_configurations(&cx.ctx, &f)
+                .await?;
+            (
+                xs.iter()
+                    .map(|x| r::network_port_config(u, x, now))
+                    .collect(),
+                Vec::new(),
+            )
+        }
+        r::NETWORK_PORT_TEMPLATES => {
+            let xs = d
+                .cimi_entities()
+                .network_port_templates(&cx.ctx, &f)
+                .await?;
+            (
+                xs.iter()
+                    .map(|x| r::network_port_template(u, x, now))
+                    .collect(),
+                Vec::new(),
+            )
+        }
+        r::FORWARDING_GROUP_TEMPLATES => {
+            let xs = d
+                .cimi_entities()
+                .forwarding_group_templates(&cx.ctx, &f)
+                .await?;
+            (
+                xs.iter()
+                    .map(|x| r::forwarding_group_template(u, x, now))
+                    .collect(),
+                Vec::new(),
+            )
+        }
         r::ADDRESSES => {
             let a = d.addresses(&cx.ctx, &f).await?;
             (
@@ -531,6 +683,104 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
         })
         .collect();
     Ok(out)
+}
+
+fn render_machines(
+    cx: &Cx,
+    insts: &[deltacloud_core::Instance],
+    profiles: &[HardwareProfile],
+    overlays: &std::collections::BTreeMap<String, Overlay>,
+) -> Vec<Obj> {
+    let capture = cx.driver.capabilities().has(Capability::CreateImage);
+    insts
+        .iter()
+        .map(|i| {
+            let ov = overlays.get(i.id.as_str());
+            r::machine(&cx.u, i, profiles, capture, ov, &cx.now)
+        })
+        .collect()
+}
+
+/// The last machine collections this worker rendered, with everything they were rendered
+/// from. `GET /cimi/machines` is what CIMI clients poll, and its answer rarely changes:
+/// building the JSON tree, serializing and hashing it were most of the cost of a request once
+/// the driver and the store answer from memory. The key holds *every* input of the rendering
+/// (driver answer, overlays, profiles, URL base, the clock second, query string, format), and
+/// a hit needs them all equal, so a hit returns exactly what rendering would have.
+///
+/// One per worker thread (registered in `configure`), so a `RefCell` suffices; it keeps a few
+/// slots (formats and query strings clients poll with).
+#[derive(Default)]
+pub(crate) struct RenderMemo {
+    slots: std::cell::RefCell<std::collections::VecDeque<(MachinesKey, http::Rendered)>>,
+}
+
+const RENDER_SLOTS: usize = 4;
+
+#[derive(PartialEq)]
+struct MachinesKey {
+    driver: String,
+    provider: String,
+    fmt: Fmt,
+    base: String,
+    now: String,
+    query: String,
+    capture: bool,
+    insts: Vec<deltacloud_core::Instance>,
+    overlays: Arc<std::collections::BTreeMap<String, Overlay>>,
+    profiles: Vec<HardwareProfile>,
+}
+
+/// `GET /cimi/machines`: [`list`] + [`collection`] through the worker's [`RenderMemo`].
+async fn machines_collection(cx: &Cx, req: &HttpRequest) -> Res {
+    require(cx, Capability::Instances)?;
+    let insts = cx.driver.instances(&cx.ctx, &Filter::default()).await?;
+    let overlays = cx.store.overlays(&cx.scope, "machine").await?;
+    let gone: Vec<String> = overlays
+        .keys()
+        .filter(|k| !insts.iter().any(|i| i.id == k.as_str()))
+        .cloned()
+        .collect();
+    cx.store.prune_overlays(&cx.scope, "machine", gone).await?;
+    let profiles = profiles(cx).await;
+    let key = MachinesKey {
+        driver: cx.scope.driver.clone(),
+        provider: cx.scope.provider.clone(),
+        fmt: cx.fmt,
+        base: cx.u.base.clone(),
+        now: cx.now.clone(),
+        query: req.query_string().to_owned(),
+        capture: cx.driver.capabilities().has(Capability::CreateImage),
+        insts,
+        overlays,
+        profiles: profiles.to_vec(),
+    };
+    let memo = req.app_data::<RenderMemo>();
+    if let Some(m) = memo
+        && let Some((_, hit)) = m.slots.borrow().iter().find(|(k, _)| *k == key)
+    {
+        return Ok(hit.respond(StatusCode::OK));
+    }
+    let entries = render_machines(cx, &key.insts, &key.profiles, &key.overlays);
+    let url = cx.u.cimi(r::MACHINES.path);
+    let doc = collection_doc(
+        cx,
+        r::MACHINES,
+        &url,
+        entries,
+        can_add(cx, r::MACHINES),
+        &cx.query,
+    );
+    let rendered = http::Rendered::new(cx.fmt, "Collection", "MachineCollection", doc);
+    let resp = rendered.respond(StatusCode::OK);
+    if let Some(m) = memo {
+        let mut slots = m.slots.borrow_mut();
+        if slots.len() >= RENDER_SLOTS {
+            slots.pop_front();
+        }
+        slots.push_back((key, rendered));
+    }
+    Ok(resp)
 }
 
 /// Render a collection with the query parameters applied.
@@ -600,6 +850,53 @@ async fn expand_machine(cx: &Cx, id: &str, m: &mut Obj) -> Result<(), CimiError>
     Ok(())
 }
 
+/// The members of one system's sub-collection `sub` (`machines`, `network_ports`, …); 404 for
+/// an unknown system or a sub-collection the system does not have.
+async fn system_members(cx: &Cx, id: &str, sub: &str) -> Result<(Coll, Vec<Obj>), CimiError> {
+    require(cx, Capability::Systems)?;
+    let (kind, coll) = r::SYSTEM_MEMBERS
+        .iter()
+        .find(|m| m.1.path == sub)
+        .map(|m| (m.0, m.1))
+        .ok_or_else(CimiError::not_found)?;
+    let e = cx.driver.cimi_entities();
+    let system = e
+        .systems(&cx.ctx, &Filter::by_id(id))
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(CimiError::not_found)?;
+    if !system.collections.contains(&kind) {
+        return Err(CimiError::not_found());
+    }
+    let members = e.system_components(&cx.ctx, &SystemId::new(id)).await?;
+    Ok((
+        coll,
+        members
+            .iter()
+            .filter(|m| m.kind == kind)
+            .filter_map(|m| r::system_member(&cx.u, m, &cx.now))
+            .collect(),
+    ))
+}
+
+/// `$expand=machines,volumes,…` (or `*`) on a system inlines those sub-collections.
+async fn expand_system(cx: &Cx, id: &str, m: &mut Obj) -> Result<(), CimiError> {
+    let none = Query::default();
+    for (_, coll, attr, _) in r::SYSTEM_MEMBERS {
+        if !m.contains_key(*attr) || !cx.query.expand.wants(attr) {
+            continue;
+        }
+        let (coll, entries) = system_members(cx, id, coll.path).await?;
+        let url = format!("{}/{}", cx.u.of(r::SYSTEMS, id), coll.path);
+        m.insert(
+            (*attr).into(),
+            Value::Object(collection_doc(cx, coll, &url, entries, false, &none)),
+        );
+    }
+    Ok(())
+}
+
 async fn instance(cx: &Cx, id: &str) -> Result<deltacloud_core::Instance, CimiError> {
     require(cx, Capability::Instances)?;
     cx.driver
@@ -627,6 +924,8 @@ async fn machine_volumes(cx: &Cx, id: &str) -> Result<Vec<Obj>, CimiError> {
 /// Entry-point keys in spec order, with the collection each points at.
 const CEP_KEYS: &[(&str, Coll)] = &[
     ("resourceMetadata", r::RESOURCE_METADATA),
+    ("systems", r::SYSTEMS),
+    ("systemTemplates", r::SYSTEM_TEMPLATES),
     ("machines", r::MACHINES),
     ("machineTemplates", r::MACHINE_TEMPLATES),
     ("machineConfigs", r::MACHINE_CONFIGS),
@@ -637,9 +936,15 @@ const CEP_KEYS: &[(&str, Coll)] = &[
     ("volumeConfigs", r::VOLUME_CONFIGS),
     ("volumeImages", r::VOLUME_IMAGES),
     ("networks", r::NETWORKS),
+    ("networkTemplates", r::NETWORK_TEMPLATES),
+    ("networkConfigs", r::NETWORK_CONFIGS),
+    ("networkPorts", r::NETWORK_PORTS),
+    ("networkPortTemplates", r::NETWORK_PORT_TEMPLATES),
+    ("networkPortConfigs", r::NETWORK_PORT_CONFIGS),
     ("addresses", r::ADDRESSES),
     ("addressTemplates", r::ADDRESS_TEMPLATES),
     ("forwardingGroups", r::FORWARDING_GROUPS),
+    ("forwardingGroupTemplates", r::FORWARDING_GROUP_TEMPLATES),
     ("jobs", r::JOBS),
 ];
 
@@ -760,11 +1065,18 @@ async fn resource_metadata(cx: &Cx, name: Option<&str>) -> Res {
                 json!(cx.u.cimi(&format!("resource_metadata/{snake}"))),
             );
             m.insert("name".into(), json!(ty));
+            // The common attributes every resource carries (issue 5), then the metadata.
+            m.insert(
+                "description".into(),
+                json!(format!("Metadata of the {ty} resource")),
+            );
+            m.insert("created".into(), json!(cx.now));
+            m.insert("updated".into(), json!(cx.now));
+            m.insert("properties".into(), json!({}));
             m.insert("typeUri".into(), json!(format!("{}{ty}", r::SCHEMA)));
             m.insert("attributes".into(), Value::Array(attrs));
             m.insert("capabilities".into(), Value::Array(caps));
-            m.insert("created".into(), json!(cx.now));
-            m.insert("updated".into(), json!(cx.now));
+            m.insert("operations".into(), json!([]));
             m
         })
         .collect();
@@ -1226,7 +1538,16 @@ async fn create_volume(cx: &Cx, doc: Obj) -> Res {
 
 async fn delete(cx: &Cx, c: Coll, id: &str) -> Res {
     if let Some(kind) = entity_kind(c) {
-        let n = id.parse::<i64>().map_err(|_| CimiError::not_found())?;
+        let Ok(n) = id.parse::<i64>() else {
+            // Not a database row: a driver-held template is read-only here.
+            if c == r::ADDRESS_TEMPLATES && !list(cx, c, Some(id)).await?.is_empty() {
+                return Err(CimiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("AddressTemplate {id} is provided by the driver and cannot be deleted"),
+                ));
+            }
+            return Err(CimiError::not_found());
+        };
         if c == r::VOLUME_CONFIGS || c == r::VOLUME_TEMPLATES {
             require(cx, Capability::StorageVolumes)?;
         }

@@ -193,24 +193,49 @@ pub fn document(
     fmt: Fmt,
     root: &str,
     type_name: &str,
-    mut doc: Map<String, Value>,
+    doc: Map<String, Value>,
 ) -> HttpResponse {
-    doc.insert(
-        "resourceURI".into(),
-        Value::String(format!("{SCHEMA}{type_name}")),
-    );
-    let (ctype, body) = match fmt {
-        Fmt::Json => ("application/json", Value::Object(doc).to_string()),
-        Fmt::Xml => ("application/xml", xml::render(root, &doc)),
-    };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut h);
-    HttpResponse::build(status)
-        .insert_header(("CIMI-Specification-Version", "1.0.1"))
-        .insert_header((header::ETAG, format!("\"{:016x}\"", h.finish())))
-        .insert_header((header::CACHE_CONTROL, "max-age=0, private, must-revalidate"))
-        .content_type(ctype)
-        .body(body)
+    Rendered::new(fmt, root, type_name, doc).respond(status)
+}
+
+/// A rendered document: what [`document`] sends, kept apart so it can be memoized.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    ctype: &'static str,
+    body: actix_web::web::Bytes,
+    etag: String,
+}
+
+impl Rendered {
+    #[must_use]
+    pub fn new(fmt: Fmt, root: &str, type_name: &str, mut doc: Map<String, Value>) -> Self {
+        doc.insert(
+            "resourceURI".into(),
+            Value::String(format!("{SCHEMA}{type_name}")),
+        );
+        let (ctype, body) = match fmt {
+            Fmt::Json => ("application/json", Value::Object(doc).to_string()),
+            Fmt::Xml => ("application/xml", xml::render(root, &doc)),
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut h);
+        Self {
+            ctype,
+            body: body.into(),
+            etag: format!("\"{:016x}\"", h.finish()),
+        }
+    }
+
+    /// The response (the body is shared, not copied).
+    #[must_use]
+    pub fn respond(&self, status: StatusCode) -> HttpResponse {
+        HttpResponse::build(status)
+            .insert_header(("CIMI-Specification-Version", "1.0.1"))
+            .insert_header((header::ETAG, self.etag.as_str()))
+            .insert_header((header::CACHE_CONTROL, "max-age=0, private, must-revalidate"))
+            .content_type(self.ctype)
+            .body(self.body.clone())
+    }
 }
 
 /// An empty response (deletes, actions without a job document).

@@ -34,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, store: web::Data<Store>) {
     cfg.service(
         web::scope("/cimi")
             .app_data(store)
+            // Built here, so once per worker thread: no locking, nothing shared.
+            .app_data(handlers::RenderMemo::default())
             .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .default_service(web::to(handlers::dispatch)),
     );

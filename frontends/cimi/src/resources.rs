@@ -3,8 +3,11 @@
 
 use crate::store::{Entity, JobRow, Overlay};
 use deltacloud_core::{
-    Address, HardwareProfile, Image, Instance, InstanceAction, InstanceState, Key, PropertyName,
-    PropertyValue, StorageSnapshot, StorageVolume, Subnet,
+    Address, AddressTemplate, CimiCommon, ComponentTemplate, ForwardingGroupTemplate,
+    HardwareProfile, Image, Instance, InstanceAction, InstanceState, Key, NetworkConfiguration,
+    NetworkPort, NetworkPortConfiguration, NetworkPortTemplate, NetworkTemplate, PropertyName,
+    PropertyValue, StorageSnapshot, StorageVolume, Subnet, System, SystemComponent,
+    SystemComponentKind, SystemTemplate,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -45,16 +48,107 @@ colls! {
     ADDRESSES = "addresses", "Address", "addresses";
     ADDRESS_TEMPLATES = "address_templates", "AddressTemplate", "addressTemplates";
     FORWARDING_GROUPS = "forwarding_groups", "ForwardingGroup", "forwardingGroups";
+    FORWARDING_GROUP_TEMPLATES = "forwarding_group_templates", "ForwardingGroupTemplate", "forwardingGroupTemplates";
+    NETWORK_PORTS = "network_ports", "NetworkPort", "networkPorts";
+    NETWORK_CONFIGS = "network_configurations", "NetworkConfiguration", "networkConfigurations";
+    NETWORK_TEMPLATES = "network_templates", "NetworkTemplate", "networkTemplates";
+    NETWORK_PORT_CONFIGS = "network_port_configurations", "NetworkPortConfiguration", "networkPortConfigurations";
+    NETWORK_PORT_TEMPLATES = "network_port_templates", "NetworkPortTemplate", "networkPortTemplates";
+    SYSTEMS = "systems", "System", "systems";
+    SYSTEM_TEMPLATES = "system_templates", "SystemTemplate", "systemTemplates";
     JOBS = "jobs", "Job", "jobs";
     RESOURCE_METADATA = "resource_metadata", "ResourceMetadata", "resourceMetadata";
     DISKS = "disks", "Disk", "disks";
     MACHINE_VOLUMES = "volumes", "MachineVolume", "machineVolumes";
 }
 
+/// A system's sub-collections (`cimi.md` §5.15): the member kind, the collection (its path
+/// below the system, member type and entries key), the system's attribute linking to it, and
+/// the member's attribute referring to the linked resource.
+pub const SYSTEM_MEMBERS: &[(SystemComponentKind, Coll, &str, &str)] = {
+    use SystemComponentKind as K;
+    const fn c(path: &'static str, ty: &'static str, key: &'static str) -> Coll {
+        Coll { path, ty, key }
+    }
+    &[
+        (
+            K::System,
+            c("systems", "SystemSystem", "systemSystems"),
+            "systems",
+            "system",
+        ),
+        (
+            K::Machine,
+            c("machines", "SystemMachine", "systemMachines"),
+            "machines",
+            "machine",
+        ),
+        (
+            K::Credential,
+            c("credentials", "SystemCredential", "systemCredentials"),
+            "credentials",
+            "credential",
+        ),
+        (
+            K::Volume,
+            c("volumes", "SystemVolume", "systemVolumes"),
+            "volumes",
+            "volume",
+        ),
+        (
+            K::Network,
+            c("networks", "SystemNetwork", "systemNetworks"),
+            "networks",
+            "network",
+        ),
+        (
+            K::NetworkPort,
+            c("network_ports", "SystemNetworkPort", "systemNetworkPorts"),
+            "networkPorts",
+            "networkPort",
+        ),
+        (
+            K::Address,
+            c("addresses", "SystemAddress", "systemAddresses"),
+            "addresses",
+            "address",
+        ),
+        (
+            K::ForwardingGroup,
+            c(
+                "forwarding_groups",
+                "SystemForwardingGroup",
+                "systemForwardingGroups",
+            ),
+            "forwardingGroups",
+            "forwardingGroup",
+        ),
+    ]
+};
+
+/// The top-level collection a system member kind links into.
+#[must_use]
+pub const fn member_target(k: SystemComponentKind) -> Coll {
+    use SystemComponentKind as K;
+    match k {
+        K::System => SYSTEMS,
+        K::Machine => MACHINES,
+        K::Credential => CREDENTIALS,
+        K::Volume => VOLUMES,
+        K::Network => NETWORKS,
+        K::NetworkPort => NETWORK_PORTS,
+        K::Address => ADDRESSES,
+        K::ForwardingGroup => FORWARDING_GROUPS,
+    }
+}
+
 /// The element name of a collection's entries, by the entries' JSON key.
 #[must_use]
 pub fn entry_type(key: &str) -> Option<&'static str> {
-    ALL.iter().find(|c| c.key == key).map(|c| c.ty)
+    ALL.iter()
+        .chain(SYSTEM_MEMBERS.iter().map(|m| &m.1))
+        .find(|c| c.key == key)
+        .map(|c| c.ty)
 }
 
 /// The collection served at `/cimi/<path>`.
@@ -601,7 +695,9 @@ pub fn address(u: &Urls, a: &Address, ov: Option<&Overlay>, now: &str) -> Map<St
 }
 
 /// A database-only resource: common attributes, the stored type-specific ones, and a delete
-/// operation. Volume configurations store GB and show KiB.
+/// operation. Volume configurations store GB and show KiB. A template created without a
+/// description still carries `description` (empty): the issue asks that every resource carry
+/// the common attributes, which wins over the spec's "omit null values" for these.
 #[must_use]
 pub fn entity(u: &Urls, c: Coll, e: &Entity) -> Map<String, Value> {
     let id = u.of(c, &e.id.to_string());
@@ -613,9 +709,6 @@ pub fn entity(u: &Urls, c: Coll, e: &Entity) -> Map<String, Value> {
         &e.created,
         &e.properties,
     );
-    if e.description.is_none() {
-        m.remove("description");
-    }
     for (k, v) in &e.data {
         if c == VOLUME_CONFIGS && k == "capacity" {
             let gb = v
@@ -663,9 +756,386 @@ pub fn job(u: &Urls, j: &JobRow) -> Map<String, Value> {
     m
 }
 
+// ---- driver-held CIMI entities (`cimi.md` §5.13–§5.15) ------------------------------------------
+
+/// The common attributes of a driver-held entity. Its `operations` are left empty: the driver
+/// lists what the entity supports (the mock's seeds say `edit`, `delete`, `start`, `export`),
+/// but this gateway serves these entities read-only and has no route that performs any of
+/// them, and the issue asks that a resource list only operations that are valid.
+fn driver_common(id: &str, c: &CimiCommon, now: &str) -> Map<String, Value> {
+    let created = c
+        .created
+        .as_deref()
+        .and_then(iso)
+        .unwrap_or_else(|| now.to_owned());
+    let mut m = common(
+        id,
+        &c.name,
+        c.description.as_deref().unwrap_or(""),
+        &created,
+        &c.properties,
+    );
+    m.insert("operations".into(), json!([]));
+    m
+}
+
+/// Insert `k` when the value is present (null attributes are omitted, `cimi.md` §2).
+fn put(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
+    if let Some(v) = v {
+        m.insert(k.into(), v);
+    }
+}
+
+/// Move `operations` to the end so attributes keep the model's order before it.
+fn finish(mut m: Map<String, Value>) -> Map<String, Value> {
+    if let Some(ops) = m.remove("operations") {
+        m.insert("operations".into(), ops);
+    }
+    m
+}
+
+#[must_use]
+pub fn network_port(u: &Urls, p: &NetworkPort, now: &str) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(NETWORK_PORTS, &p.id), &p.common, now);
+    put(&mut m, "state", p.state.as_ref().map(|s| json!(s)));
+    put(
+        &mut m,
+        "network",
+        p.network.as_ref().map(|n| href(u.of(NETWORKS, n))),
+    );
+    put(&mut m, "portType", p.port_type.as_ref().map(|s| json!(s)));
+    put(
+        &mut m,
+        "classOfService",
+        p.class_of_service.as_ref().map(|s| json!(s)),
+    );
+    finish(m)
+}
+
+#[must_use]
+pub fn network_config(u: &Urls, c: &NetworkConfiguration, now: &str) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(NETWORK_CONFIGS, &c.id), &c.common, now);
+    put(
+        &mut m,
+        "networkType",
+        c.network_type.as_ref().map(|s| json!(s)),
+    );
+    put(&mut m, "mtu", c.mtu.map(|n| json!(n)));
+    put(
+        &mut m,
+        "classOfService",
+        c.class_of_service.as_ref().map(|s| json!(s)),
+    );
+    finish(m)
+}
+
+#[must_use]
+pub fn network_template(u: &Urls, t: &NetworkTemplate, now: &str) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(NETWORK_TEMPLATES, &t.id), &t.common, now);
+    put(
+        &mut m,
+        "networkConfig",
+        t.network_config
+            .as_ref()
+            .map(|c| href(u.of(NETWORK_CONFIGS, c))),
+    );
+    put(
+        &mut m,
+        "forwardingGroup",
+        t.forwarding_group
+            .as_ref()
+            .map(|g| href(u.of(FORWARDING_GROUPS, g))),
+    );
+    finish(m)
+}
+
+#[must_use]
+pub fn network_port_config(
+    u: &Urls,
+    c: &NetworkPortConfiguration,
+    now: &str,
+) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(NETWORK_PORT_CONFIGS, &c.id), &c.common, now);
+    put(&mut m, "portType", c.port_type.as_ref().map(|s| json!(s)));
+    put(
+        &mut m,
+        "classOfService",
+        c.class_of_service.as_ref().map(|s| json!(s)),
+    );
+    finish(m)
+}
+
+#[must_use]
+pub fn network_port_template(u: &Urls, t: &NetworkPortTemplate, now: &str) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(NETWORK_PORT_TEMPLATES, &t.id), &t.common, now);
+    put(
+        &mut m,
+        "network",
+        t.network.as_ref().map(|n| href(u.of(NETWORKS, n))),
+    );
+    put(
+        &mut m,
+        "networkPortConfig",
+        t.network_port_config
+            .as_ref()
+            .map(|c| href(u.of(NETWORK_PORT_CONFIGS, c))),
+    );
+    finish(m)
+}
+
+#[must_use]
+pub fn forwarding_group_template(
+    u: &Urls,
+    t: &ForwardingGroupTemplate,
+    now: &str,
+) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(FORWARDING_GROUP_TEMPLATES, &t.id), &t.common, now);
+    let nets: Vec<Value> = t.networks.iter().map(|n| href(u.of(NETWORKS, n))).collect();
+    m.insert("networks".into(), Value::Array(nets));
+    finish(m)
+}
+
+/// An AddressTemplate the driver holds (the database-backed ones come from [`entity`]).
+#[must_use]
+pub fn address_template(u: &Urls, t: &AddressTemplate, now: &str) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(ADDRESS_TEMPLATES, &t.id), &t.common, now);
+    for (k, v) in [
+        ("ip", &t.ip),
+        ("hostname", &t.hostname),
+        ("allocation", &t.allocation),
+        ("defaultGateway", &t.default_gateway),
+        ("dns", &t.dns),
+        ("protocol", &t.protocol),
+        ("mask", &t.mask),
+    ] {
+        put(&mut m, k, v.as_ref().map(|s| json!(s)));
+    }
+    put(
+        &mut m,
+        "network",
+        t.network.as_ref().map(|n| href(u.of(NETWORKS, n))),
+    );
+    finish(m)
+}
+
+/// System: its state and a link to each sub-collection it has.
+#[must_use]
+pub fn system(u: &Urls, s: &System, now: &str) -> Map<String, Value> {
+    let id = u.of(SYSTEMS, &s.id);
+    let mut m = driver_common(&id, &s.common, now);
+    put(&mut m, "state", s.state.as_ref().map(|v| json!(v)));
+    for (kind, coll, attr, _) in SYSTEM_MEMBERS {
+        if s.collections.contains(kind) {
+            m.insert((*attr).into(), href(format!("{id}/{}", coll.path)));
+        }
+    }
+    finish(m)
+}
+
+/// One member of a system (SystemMachine, SystemVolume, …).
+#[must_use]
+pub fn system_member(u: &Urls, c: &SystemComponent, now: &str) -> Option<Map<String, Value>> {
+    let (_, coll, _, attr) = SYSTEM_MEMBERS.iter().find(|m| m.0 == c.kind)?;
+    let id = format!("{}/{}/{}", u.of(SYSTEMS, &c.system), coll.path, c.id);
+    let mut m = driver_common(&id, &c.common, now);
+    if c.common.description.is_none() {
+        m.insert(
+            "description".into(),
+            json!(format!("{} {} of System {}", coll.ty, c.target, c.system)),
+        );
+    }
+    m.insert((*attr).into(), href(u.of(member_target(c.kind), &c.target)));
+    Some(finish(m))
+}
+
+/// SystemTemplate: component descriptors with their template by reference or inline.
+#[must_use]
+pub fn system_template(u: &Urls, t: &SystemTemplate, now: &str) -> Map<String, Value> {
+    let mut m = driver_common(&u.of(SYSTEM_TEMPLATES, &t.id), &t.common, now);
+    let ds: Vec<Value> = t
+        .component_descriptors
+        .iter()
+        .map(|d| {
+            let mut e = Map::new();
+            e.insert("name".into(), json!(d.name));
+            put(
+                &mut e,
+                "description",
+                d.description.as_ref().map(|s| json!(s)),
+            );
+            if !d.properties.is_empty() {
+                e.insert("properties".into(), json!(d.properties));
+            }
+            e.insert("type".into(), json!(format!("{SCHEMA}{}", d.resource_type)));
+            let attr = {
+                let mut cs = d.resource_type.chars();
+                cs.next().map_or_else(String::new, |f| {
+                    f.to_lowercase().chain(cs).collect::<String>() + "Template"
+                })
+            };
+            match &d.template {
+                Some(ComponentTemplate::Reference(h)) => {
+                    e.insert(attr, json!({ "href": h }));
+                }
+                Some(ComponentTemplate::Inline(refs)) => {
+                    let inner: Map<String, Value> = refs
+                        .iter()
+                        .map(|(k, h)| (k.clone(), json!({ "href": h })))
+                        .collect();
+                    e.insert(attr, Value::Object(inner));
+                }
+                None => {}
+            }
+            put(&mut e, "quantity", d.quantity.map(|q| json!(q)));
+            Value::Object(e)
+        })
+        .collect();
+    m.insert("componentDescriptors".into(), Value::Array(ds));
+    finish(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn urls() -> Urls {
+        Urls {
+            base: "http://h".into(),
+        }
+    }
+
+    fn common_of(name: &str) -> CimiCommon {
+        CimiCommon {
+            name: name.into(),
+            description: Some("d".into()),
+            created: Some("Fri Mar 16 17:06:41 EET 2012".into()),
+            properties: Default::default(),
+            operations: vec!["edit".into(), "delete".into()],
+        }
+    }
+
+    #[test]
+    fn driver_entities_render_references_on_this_server_and_no_unserved_operations() {
+        let p = NetworkPort {
+            id: "np1".into(),
+            common: common_of("np1"),
+            state: Some("STARTED".into()),
+            network: Some("subnet1".into()),
+            port_type: None,
+            class_of_service: Some("GOLD".into()),
+        };
+        let m = network_port(&urls(), &p, "now");
+        assert_eq!(
+            Value::Object(m.clone()),
+            json!({"id": "http://h/cimi/network_ports/np1", "name": "np1", "description": "d",
+                   "created": "2012-03-16T17:06:41+02:00", "updated": "2012-03-16T17:06:41+02:00",
+                   "properties": {}, "state": "STARTED",
+                   "network": {"href": "http://h/cimi/networks/subnet1"},
+                   "classOfService": "GOLD", "operations": []})
+        );
+        let keys: Vec<&String> = m.keys().collect();
+        assert_eq!(keys.last().map(|k| k.as_str()), Some("operations"));
+    }
+
+    #[test]
+    fn systems_link_their_sub_collections_and_members_their_targets() {
+        let s = System {
+            id: "s1".into(),
+            common: CimiCommon {
+                created: None,
+                ..common_of("s1")
+            },
+            state: None,
+            collections: vec![
+                SystemComponentKind::Machine,
+                SystemComponentKind::NetworkPort,
+            ],
+        };
+        let m = system(&urls(), &s, "now");
+        assert_eq!(m["created"], "now", "no driver time: now");
+        assert_eq!(
+            m["machines"],
+            json!({"href": "http://h/cimi/systems/s1/machines"})
+        );
+        assert_eq!(
+            m["networkPorts"],
+            json!({"href": "http://h/cimi/systems/s1/network_ports"})
+        );
+        assert!(m.get("volumes").is_none() && m.get("state").is_none());
+        let member = SystemComponent {
+            id: "a1".into(),
+            system: "s1".into(),
+            kind: SystemComponentKind::Address,
+            common: CimiCommon {
+                description: None,
+                ..common_of("a1")
+            },
+            target: "10.0.0.1".into(),
+        };
+        let m = system_member(&urls(), &member, "now").unwrap();
+        assert_eq!(m["id"], "http://h/cimi/systems/s1/addresses/a1");
+        assert_eq!(
+            m["address"],
+            json!({"href": "http://h/cimi/addresses/10.0.0.1"})
+        );
+        assert_eq!(m["description"], "SystemAddress 10.0.0.1 of System s1");
+        assert_eq!(entry_type("systemAddresses"), Some("SystemAddress"));
+        assert_eq!(entry_type("networkPorts"), Some("NetworkPort"));
+    }
+
+    #[test]
+    fn component_descriptors_name_their_template_after_the_type() {
+        let t = SystemTemplate {
+            id: "t".into(),
+            common: common_of("t"),
+            component_descriptors: vec![
+                deltacloud_core::ComponentDescriptor {
+                    name: "v".into(),
+                    description: None,
+                    properties: Default::default(),
+                    resource_type: "Volume".into(),
+                    template: Some(ComponentTemplate::Reference("http://x/vt/1".into())),
+                    quantity: None,
+                },
+                deltacloud_core::ComponentDescriptor {
+                    name: "m".into(),
+                    description: Some("md".into()),
+                    properties: [("k".to_owned(), "v".to_owned())].into(),
+                    resource_type: "Machine".into(),
+                    template: Some(ComponentTemplate::Inline(
+                        [("machineImage".to_owned(), "http://x/i".to_owned())].into(),
+                    )),
+                    quantity: Some(3),
+                },
+            ],
+        };
+        let m = system_template(&urls(), &t, "now");
+        assert_eq!(
+            m["componentDescriptors"],
+            json!([
+                {"name": "v", "type": "http://schemas.dmtf.org/cimi/1/Volume",
+                 "volumeTemplate": {"href": "http://x/vt/1"}},
+                {"name": "m", "description": "md", "properties": {"k": "v"},
+                 "type": "http://schemas.dmtf.org/cimi/1/Machine",
+                 "machineTemplate": {"machineImage": {"href": "http://x/i"}}, "quantity": 3}
+            ])
+        );
+    }
+
+    #[test]
+    fn stored_templates_always_carry_a_description() {
+        let e = Entity {
+            id: 3,
+            name: None,
+            description: None,
+            properties: Default::default(),
+            data: Map::new(),
+            created: "c".into(),
+        };
+        let m = entity(&urls(), MACHINE_TEMPLATES, &e);
+        assert_eq!(m["description"], "");
+        assert_eq!(m["name"], "3");
+    }
 
     #[test]
     fn ruby_dates_honour_the_zone() {

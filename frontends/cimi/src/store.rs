@@ -11,9 +11,10 @@
 use deltacloud_core::{Error, Result};
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The file name inside the server's data directory.
 pub const DB_FILE: &str = "cimi.db";
@@ -107,6 +108,70 @@ pub struct JobRow {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Recent read results, forgotten at every write (see [`ReadMemo`]).
+    memo: Arc<ReadMemo>,
+}
+
+/// Past this many keys the memo starts over (keys include driver and provider names from
+/// requests, so the key space is the client's to choose).
+const MEMO_MAX_ENTRIES: usize = 256;
+
+/// Results of recent reads, kept until the next write to this database.
+///
+/// Every CIMI list of a driver resource reads that resource kind's overlays, so without this a
+/// `GET /cimi/machines` poll costs a `spawn_blocking` hand-off and a SQLite query even though
+/// the answer changes only when a CIMI create or delete writes. SQLite stays the store of
+/// record. The soundness rules are the mock driver's (`backends/mock/src/memo.rs`):
+/// * every write goes through [`Store::write`], which invalidates once the blocking task has
+///   finished (committed or not) and before the caller sees the outcome, so a client never
+///   reads the state from before its own acknowledged write;
+/// * a read that missed keeps its result only if no invalidation happened since it started
+///   (a generation counter), so a result read before a concurrent write never outlives it.
+///
+/// The database belongs to one server process; another process writing the file is not seen
+/// until this one writes.
+#[derive(Default)]
+struct ReadMemo {
+    inner: Mutex<MemoInner>,
+}
+
+#[derive(Default)]
+struct MemoInner {
+    generation: u64,
+    entries: HashMap<String, Arc<dyn Any + Send + Sync>>,
+}
+
+impl ReadMemo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoInner> {
+        // No critical section below can leave the map half-updated.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The memoized value for `key`, or the generation a fresh read must be stored under.
+    fn get<T: Clone + Send + Sync + 'static>(&self, key: &str) -> Result<T, u64> {
+        let inner = self.lock();
+        match inner.entries.get(key).and_then(|v| v.downcast_ref::<T>()) {
+            Some(v) => Ok(v.clone()),
+            None => Err(inner.generation),
+        }
+    }
+
+    fn store<T: Send + Sync + 'static>(&self, generation: u64, key: String, value: T) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= MEMO_MAX_ENTRIES {
+            inner.entries.clear();
+        }
+        inner.entries.insert(key, Arc::new(value));
+    }
+
+    fn invalidate(&self) {
+        let mut inner = self.lock();
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.entries.clear();
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -166,6 +231,7 @@ impl Store {
             .map_err(db_err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            memo: Arc::default(),
         })
     }
 
@@ -186,6 +252,34 @@ impl Store {
         .map_err(db_err)?
     }
 
+    /// [`Self::call`] for statements that change the database: the read memo is invalidated
+    /// once the statement has run (or failed), before the caller sees the outcome.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let out = self.call(f).await;
+        self.memo.invalidate();
+        out
+    }
+
+    /// [`Self::call`] through the read memo. `key` must name everything the result depends on
+    /// besides the database contents.
+    async fn read_memo<T, F>(&self, key: String, f: F) -> Result<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let generation = match self.memo.get::<T>(&key) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
+        let value = self.call(f).await?;
+        self.memo.store(generation, key, value.clone());
+        Ok(value)
+    }
+
     // ---- overlays -------------------------------------------------------------------------
 
     /// Record the client's name/description/properties for a driver-backed resource.
@@ -201,7 +295,7 @@ impl Store {
             scope.provider.clone(),
             be_id.to_owned(),
         );
-        self.call(move |c| {
+        self.write(move |c| {
             c.execute(
                 "INSERT OR REPLACE INTO overlays (driver, provider, kind, be_id, name, description, properties, created)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -217,9 +311,9 @@ impl Store {
         &self,
         scope: &Scope,
         kind: &'static str,
-    ) -> Result<BTreeMap<String, Overlay>> {
+    ) -> Result<Arc<BTreeMap<String, Overlay>>> {
         let (d, p) = (scope.driver.clone(), scope.provider.clone());
-        self.call(move |c| {
+        self.read_memo(format!("overlays\0{d}\0{p}\0{kind}"), move |c| {
             let mut st = c.prepare_cached(
                 "SELECT be_id, name, description, properties, created FROM overlays
                  WHERE driver = ?1 AND provider = ?2 AND kind = ?3",
@@ -235,7 +329,8 @@ impl Store {
                     },
                 ))
             })?;
-            rows.collect()
+            rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()
+                .map(Arc::new)
         })
         .await
     }
@@ -252,7 +347,7 @@ impl Store {
             return Ok(());
         }
         let (d, p) = (scope.driver.clone(), scope.provider.clone());
-        self.call(move |c| {
+        self.write(move |c| {
             for id in gone {
                 c.execute(
                     "DELETE FROM overlays WHERE driver = ?1 AND provider = ?2 AND kind = ?3 AND be_id = ?4",
@@ -280,7 +375,7 @@ impl Store {
     /// Insert a new entity; returns its id.
     pub async fn insert_entity(&self, scope: &Scope, kind: &'static str, e: Entity) -> Result<i64> {
         let (d, p) = (scope.driver.clone(), scope.provider.clone());
-        self.call(move |c| {
+        self.write(move |c| {
             c.execute(
                 "INSERT INTO entities (driver, provider, kind, name, description, properties, data, created)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -308,7 +403,7 @@ impl Store {
         only: Option<i64>,
     ) -> Result<Vec<Entity>> {
         let (d, p) = (scope.driver.clone(), scope.provider.clone());
-        self.call(move |c| {
+        self.read_memo(format!("entities\0{d}\0{p}\0{kind}\0{only:?}"), move |c| {
             let mut st = c.prepare_cached(
                 "SELECT id, name, description, properties, data, created FROM entities
                  WHERE driver = ?1 AND provider = ?2 AND kind = ?3 AND (?4 IS NULL OR id = ?4)
@@ -336,7 +431,7 @@ impl Store {
     /// Delete one entity; `false` if it did not exist.
     pub async fn delete_entity(&self, scope: &Scope, kind: &'static str, id: i64) -> Result<bool> {
         let (d, p) = (scope.driver.clone(), scope.provider.clone());
-        self.call(move |c| {
+        self.write(move |c| {
             c.execute(
                 "DELETE FROM entities WHERE driver = ?1 AND provider = ?2 AND kind = ?3 AND id = ?4",
                 params![d, p, kind, id],
@@ -357,7 +452,7 @@ impl Store {
         now: String,
     ) -> Result<i64> {
         let (d, p) = (scope.driver.clone(), scope.provider.clone());
-        self.call(move |c| {
+        self.write(move |c| {
             c.execute(
                 "INSERT INTO jobs (driver, provider, target, action, status, progress, created, updated)
                  VALUES (?1, ?2, ?3, ?4, 'RUNNING', 0, ?5, ?5)",
@@ -378,7 +473,7 @@ impl Store {
         message: Option<String>,
         now: String,
     ) -> Result<()> {
-        self.call(move |c| {
+        self.write(move |c| {
             c.execute(
                 "UPDATE jobs SET status = ?2, progress = ?3, return_code = ?4, status_message = ?5, updated = ?6
                  WHERE id = ?1",
@@ -392,7 +487,7 @@ impl Store {
     /// Jobs in this scope; `only` restricts to one id.
     pub async fn jobs(&self, scope: &Scope, only: Option<i64>) -> Result<Vec<JobRow>> {
         let (d, p) = (scope.driver.clone(), scope.provider.clone());
-        self.call(move |c| {
+        self.read_memo(format!("jobs\0{d}\0{p}\0{only:?}"), move |c| {
             let mut st = c.prepare_cached(
                 "SELECT id, target, action, status, progress, return_code, status_message, created, updated
                  FROM jobs WHERE driver = ?1 AND provider = ?2 AND (?3 IS NULL OR id = ?3) ORDER BY id",
@@ -430,6 +525,68 @@ mod tests {
             driver: "mock".into(),
             provider: "default".into(),
         }
+    }
+
+    #[test]
+    fn the_memo_keeps_reads_until_a_write_and_drops_reads_that_raced_one() {
+        let m = ReadMemo::default();
+        let g = m.get::<u32>("k").unwrap_err();
+        m.store(g, "k".into(), 7u32);
+        assert_eq!(m.get::<u32>("k"), Ok(7));
+        assert!(m.get::<String>("k").is_err(), "another type is a miss");
+        m.invalidate();
+        assert!(m.get::<u32>("k").is_err());
+        let g = m.get::<u32>("k").unwrap_err();
+        m.invalidate(); // a write finished while the read ran
+        m.store(g, "k".into(), 8u32);
+        assert!(m.get::<u32>("k").is_err());
+        for i in 0..(MEMO_MAX_ENTRIES * 2) {
+            let g = m.get::<usize>(&i.to_string()).unwrap_err();
+            m.store(g, i.to_string(), i);
+        }
+        assert!(m.lock().entries.len() <= MEMO_MAX_ENTRIES);
+    }
+
+    #[actix_web::test]
+    async fn reads_see_every_write_through_the_memo() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open_in(tmp.path()).unwrap();
+        assert!(s.overlays(&scope(), "machine").await.unwrap().is_empty());
+        let ov = |n: &str| Overlay {
+            name: Some(n.into()),
+            ..Overlay::default()
+        };
+        s.put_overlay(&scope(), "machine", "i1", ov("a"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.overlays(&scope(), "machine").await.unwrap()["i1"]
+                .name
+                .as_deref(),
+            Some("a")
+        );
+        // A hit now, and still right after an overwrite.
+        assert_eq!(s.overlays(&scope(), "machine").await.unwrap().len(), 1);
+        s.put_overlay(&scope(), "machine", "i1", ov("b"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.overlays(&scope(), "machine").await.unwrap()["i1"]
+                .name
+                .as_deref(),
+            Some("b")
+        );
+        s.delete_overlay(&scope(), "machine", "i1").await.unwrap();
+        assert!(s.overlays(&scope(), "machine").await.unwrap().is_empty());
+        let j = s
+            .insert_job(&scope(), "t".into(), "a".into(), "now".into())
+            .await
+            .unwrap();
+        assert_eq!(s.job(&scope(), j).await.unwrap().unwrap().status, "RUNNING");
+        s.update_job(j, "SUCCESS", 100, Some(200), None, "later".into())
+            .await
+            .unwrap();
+        assert_eq!(s.job(&scope(), j).await.unwrap().unwrap().status, "SUCCESS");
     }
 
     #[actix_web::test]

@@ -216,6 +216,31 @@ pub async fn invoke(d: &MockDriver, c: &RequestContext, cap: Capability) -> Resu
             .map(drop),
         C::DestroyNetworkInterface => d.destroy_network_interface(c, &"nic1".into()).await,
         C::Providers => d.providers(c).await.map(drop),
+        C::Systems => d.cimi_entities().systems(c, &f).await.map(drop),
+        C::SystemTemplates => d.cimi_entities().system_templates(c, &f).await.map(drop),
+        C::NetworkPorts => d.cimi_entities().network_ports(c, &f).await.map(drop),
+        C::NetworkConfigurations => d
+            .cimi_entities()
+            .network_configurations(c, &f)
+            .await
+            .map(drop),
+        C::NetworkTemplates => d.cimi_entities().network_templates(c, &f).await.map(drop),
+        C::NetworkPortConfigurations => d
+            .cimi_entities()
+            .network_port_configurations(c, &f)
+            .await
+            .map(drop),
+        C::NetworkPortTemplates => d
+            .cimi_entities()
+            .network_port_templates(c, &f)
+            .await
+            .map(drop),
+        C::ForwardingGroupTemplates => d
+            .cimi_entities()
+            .forwarding_group_templates(c, &f)
+            .await
+            .map(drop),
+        C::AddressTemplates => d.cimi_entities().address_templates(c, &f).await.map(drop),
     }
 }
 
