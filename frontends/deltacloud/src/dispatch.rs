@@ -239,6 +239,12 @@ impl Pipeline<'_> {
         }
         let segs: Vec<&str> = segments.iter().map(AsRef::as_ref).collect();
 
+        // `/api/docs*` (§6.5): HTML generated from the route table, no negotiation, no auth.
+        if segs.first() == Some(&"docs") && matches!(*method, Method::GET | Method::HEAD) {
+            let driver = self.driver().ok();
+            return crate::docs::reply(&segs[1..], self.urls, driver.as_deref());
+        }
+
         // Form bodies, except where the route takes the body itself (blob uploads), which is
         // decided on the request's own method before any `_method` override.
         let content_type = req
@@ -333,7 +339,7 @@ impl Pipeline<'_> {
             Shape::Member | Shape::Action(_) | Shape::SubMember | Shape::SubAction(_) => {
                 segs.get(1).copied().unwrap_or_default()
             }
-            Shape::Root | Shape::Collection => "",
+            Shape::Root | Shape::Collection | Shape::Fixed(_) => "",
         };
         if !id.is_empty() {
             params.push("id", id);
@@ -381,7 +387,13 @@ impl Pipeline<'_> {
         let format = if route.op == Op::SwitchDriver {
             err_format
         } else {
-            match ranking.map(|r| r.pick(Formats::STANDARD)) {
+            // Explorer forms exist only as HTML (§11).
+            let renderable = if route.kind == routes::Kind::Form {
+                Formats::of(&[Format::Html])
+            } else {
+                Formats::STANDARD
+            };
+            match ranking.map(|r| r.pick(renderable)) {
                 Some(Ok(f)) => f,
                 _ => return Reply::empty(StatusCode::NOT_ACCEPTABLE),
             }
@@ -414,7 +426,7 @@ impl Pipeline<'_> {
             memos: req.app_data::<Memos>(),
         };
         match handlers::handle(&cx).await {
-            Ok(reply) => reply,
+            Ok(reply) => crate::explorer::after_form(&cx, reply),
             Err(e) => self.fail(e, params, format, index),
         }
     }

@@ -74,7 +74,11 @@ impl Cx<'_> {
         let body = match self.format {
             Format::Xml => xml()?.into_bytes(),
             Format::Json => json()?,
-            Format::Html => html().render()?.into_bytes(),
+            Format::Html => {
+                let mut page = html();
+                crate::explorer::decorate(self, &mut page);
+                page.render()?.into_bytes()
+            }
             Format::Png | Format::Gv => return Err(ApiError::status(StatusCode::NOT_ACCEPTABLE)),
         };
         Ok(Reply::new(status).body(body, self.format.content_type()))
@@ -185,6 +189,9 @@ fn check_feature_constraints(cx: &Cx<'_>) -> Result<(), ApiError> {
 
 pub(crate) async fn handle(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     check_feature_constraints(cx)?;
+    if cx.route.kind == routes::Kind::Form {
+        return crate::explorer::handle(cx).await;
+    }
     match cx.route.op {
         Op::EntryPoint => entry_point(cx).await,
         Op::SwitchDriver => Ok(switch_driver(cx)),

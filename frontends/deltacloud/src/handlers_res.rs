@@ -19,13 +19,13 @@ use crate::{html_res as h, xml, xml_res as x};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::web::Bytes;
-use deltacloud_core::driver::CapabilitySet;
+use deltacloud_core::driver::{Capability, CapabilitySet};
 use deltacloud_core::features::{FeatureName, has_feature};
 use deltacloud_core::{
     AddressId, Blob, BlobId, BucketId, ByteStream, CreateFirewallRule, CreateLoadBalancer,
     CreateStorageSnapshot, CreateStorageVolume, Error, Filter, FirewallId, FirewallRuleId,
-    InstanceId, Listener, LoadBalancerId, MetricId, NetworkId, NetworkInterfaceId, RealmId,
-    StorageSnapshotId, StorageVolumeId, SubnetId,
+    Instance, InstanceId, Listener, LoadBalancerId, MetricId, NetworkId, NetworkInterfaceId,
+    RealmId, StorageSnapshotId, StorageVolumeId, SubnetId,
 };
 use futures_util::StreamExt as _;
 use std::collections::BTreeMap;
@@ -966,8 +966,33 @@ async fn firewalls_add_rule(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Load balancers (§8.12)
 
+/// The member instances of `lbs`, for the JSON documents, which embed them (§8.12); empty for
+/// other formats. One `instances` call covers every balancer. Its failure (EC2 rejects the whole
+/// call when one id is gone) is not the request's failure: the members are then written as
+/// references, which is all the XML ever carries.
+async fn lb_members(cx: &Cx<'_>, lbs: &[deltacloud_core::LoadBalancer]) -> Vec<Instance> {
+    if cx.format != Format::Json || !caps(cx).has(Capability::Instances) {
+        return Vec::new();
+    }
+    let mut ids: Vec<String> = lbs
+        .iter()
+        .flat_map(|b| b.instances.iter().map(|i| i.as_str().to_owned()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let f = Filter {
+        id: Some(ids),
+        ..Filter::default()
+    };
+    cx.driver.instances(cx.rctx, &f).await.unwrap_or_default()
+}
+
 async fn lbs_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.load_balancers(cx.rctx, &cx.filter(&["id"]))).await?;
+    let members = lb_members(cx, &list).await;
     let c = caps(cx);
     cx.render(
         StatusCode::OK,
@@ -981,7 +1006,7 @@ async fn lbs_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
         || {
             let items: Vec<_> = list
                 .iter()
-                .map(|v| j::LoadBalancerJson::new(cx.urls, v))
+                .map(|v| j::LoadBalancerJson::new(cx.urls, v, &members, cx.traits))
                 .collect();
             json::render_sized(&Wrap("load_balancers", items), list.len())
         },
@@ -990,18 +1015,19 @@ async fn lbs_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     .map(|r| r.runtime(Some(rt)))
 }
 
-fn lb_reply(
+async fn lb_reply(
     cx: &Cx<'_>,
     status: StatusCode,
     lb: &deltacloud_core::LoadBalancer,
 ) -> Result<Reply, ApiError> {
+    let members = lb_members(cx, std::slice::from_ref(lb)).await;
     cx.render(
         status,
         || xml::render(&x::LoadBalancerXml::new(cx.urls, lb, caps(cx)), true),
         || {
             json::render(&Wrap(
                 "load_balancer",
-                j::LoadBalancerJson::new(cx.urls, lb),
+                j::LoadBalancerJson::new(cx.urls, lb, &members, cx.traits),
             ))
         },
         || h::load_balancer(&cx.html(), lb, caps(cx)),
@@ -1011,7 +1037,9 @@ fn lb_reply(
 async fn lbs_show(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.load_balancers(cx.rctx, &Filter::by_id(cx.id))).await?;
     let lb = list.into_iter().next().ok_or_else(ApiError::not_found)?;
-    lb_reply(cx, StatusCode::OK, &lb).map(|r| r.runtime(Some(rt)))
+    lb_reply(cx, StatusCode::OK, &lb)
+        .await
+        .map(|r| r.runtime(Some(rt)))
 }
 
 async fn lbs_create(cx: &Cx<'_>) -> Result<Reply, ApiError> {
@@ -1029,7 +1057,8 @@ async fn lbs_create(cx: &Cx<'_>) -> Result<Reply, ApiError> {
         },
     };
     let lb = cx.driver.create_load_balancer(cx.rctx, &req).await?;
-    Ok(lb_reply(cx, StatusCode::CREATED, &lb)?
+    Ok(lb_reply(cx, StatusCode::CREATED, &lb)
+        .await?
         .location(&cx.urls.member("load_balancers", &lb.id).to_string()))
 }
 
@@ -1046,7 +1075,7 @@ async fn lbs_member(cx: &Cx<'_>, op: Op) -> Result<Reply, ApiError> {
             .lb_unregister_instance(cx.rctx, &id, &instance)
             .await?
     };
-    lb_reply(cx, StatusCode::OK, &lb)
+    lb_reply(cx, StatusCode::OK, &lb).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 //! template (`templates/page.html`, auto-escaping) renders a small page model; each resource has
 //! a builder here. No external resources (scripts, stylesheets, fonts) are referenced.
 //!
-//! This is deliberately plain: the full explorer of `deltacloud-api.md` §11 (launch forms, …)
-//! will replace these builders one by one.
+//! The explorer's forms and navigation (`deltacloud-api.md` §11) are built in `explorer.rs` from
+//! the same page model ([`Block::Form`], [`Block::Links`]); the API docs (§6.5) in `docs.rs`.
 
 use crate::error::{ApiError, ErrorScope, reason};
 use crate::view::{self, Href, Traits, Urls};
@@ -31,6 +31,82 @@ pub(crate) enum Block {
     Table(Table),
     Actions(Vec<Button>),
     Select(Select),
+    /// Navigation to related pages (the explorer's forms).
+    Links(Vec<Link>),
+    Form(Form),
+    /// Renders nothing: marks a page that exists only as HTML (forms, docs), so the header
+    /// leaves out the XML and JSON links, which would answer 406 there.
+    HtmlOnly,
+}
+
+/// A link to another page.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub label: String,
+    pub href: String,
+}
+
+/// A form. Submissions use `POST` and, like the original explorer's, `multipart/form-data`
+/// (§11); a `get` form only navigates (the launch form's profile chooser).
+#[derive(Debug)]
+pub(crate) struct Form {
+    pub action: String,
+    pub get: bool,
+    pub fields: Vec<Field>,
+    pub submit: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct Field {
+    pub name: String,
+    pub label: String,
+    pub required: bool,
+    pub help: Option<String>,
+    pub input: Input,
+}
+
+#[derive(Debug)]
+pub(crate) enum Input {
+    Text(TextInput),
+    TextArea(String),
+    Password,
+    Number(NumberInput),
+    Select(SelectInput),
+    /// A checkbox submitting `true` when ticked.
+    Checkbox,
+    File,
+    Hidden(String),
+    /// Shown, not submitted: a fixed hardware profile property.
+    Fixed(String),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TextInput {
+    pub value: String,
+    pub maxlength: Option<usize>,
+}
+
+/// `<input type=number>`: a hardware-profile range becomes `min`/`max`.
+#[derive(Debug, Default)]
+pub(crate) struct NumberInput {
+    pub value: String,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// `1` for integers, `any` when a bound or the default has a fraction.
+    pub step: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SelectInput {
+    pub options: Vec<Choice>,
+    pub multiple: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +159,11 @@ struct PageTemplate<'a> {
 }
 
 impl Page {
+    /// Whether the header links to the XML and JSON representations of this page.
+    pub(crate) fn alternates(&self) -> bool {
+        !self.blocks.iter().any(|b| matches!(b, Block::HtmlOnly))
+    }
+
     pub(crate) fn render(&self) -> Result<String, ApiError> {
         PageTemplate { page: self }
             .render()
@@ -163,7 +244,7 @@ pub(crate) struct HtmlCx<'a> {
 }
 
 impl HtmlCx<'_> {
-    fn page(&self, title: impl Into<String>, blocks: Vec<Block>) -> Page {
+    pub(crate) fn page(&self, title: impl Into<String>, blocks: Vec<Block>) -> Page {
         Page {
             title: title.into(),
             subtitle: Some(format!(
@@ -178,7 +259,7 @@ impl HtmlCx<'_> {
 }
 
 /// `hardware_profiles` ⇒ `Hardware Profiles`.
-fn title_case(name: &str) -> String {
+pub(crate) fn title_case(name: &str) -> String {
     name.split('_')
         .map(|w| {
             let mut c = w.chars();
@@ -278,7 +359,7 @@ pub(crate) fn realm(cx: &HtmlCx<'_>, r: &Realm) -> Page {
     )
 }
 
-fn profile_summary(p: &HardwareProfile) -> String {
+pub(crate) fn profile_summary(p: &HardwareProfile) -> String {
     if p.is_opaque() {
         return "opaque".to_owned();
     }
@@ -406,14 +487,9 @@ pub(crate) fn image(cx: &HtmlCx<'_>, i: &Image) -> Page {
         .iter()
         .flatten()
         .map(|h| (h.as_str(), cx.urls.member("hardware_profiles", h)));
-    let mut buttons = vec![Button {
-        href: cx
-            .urls
-            .coll_matrix("instances", "image_id", &i.id)
-            .to_string(),
-        label: "Launch instance".to_owned(),
-        delete: false,
-    }];
+    // Launching goes through the explorer's form (linked by `explorer::decorate`), which offers
+    // the profile, realm and key choices a bare button could not.
+    let mut buttons = Vec::new();
     if cx.traits.destroy_image {
         buttons.push(Button {
             href: cx.urls.member("images", &i.id).to_string(),
@@ -552,8 +628,9 @@ pub(crate) fn instance(cx: &HtmlCx<'_>, i: &Instance) -> Page {
     }
     let buttons = view::instance_actions(cx.urls, i, cx.traits)
         .into_iter()
-        // `run` needs a command: its form belongs to the explorer, not a bare button.
-        .filter(|a| a.rel != "run")
+        // `run` needs a command and `create_image` takes a name: their forms belong to the
+        // explorer (linked by `explorer::decorate`), not bare buttons.
+        .filter(|a| a.rel != "run" && a.rel != "create_image")
         .map(|a| Button {
             href: a.href.to_string(),
             label: title_case(a.rel),

@@ -2,10 +2,11 @@
 //! §8.7–§8.14). Key order is the original's; `null` is emitted unless the spec says a key
 //! appears only when known.
 
-use crate::view::{Href, Urls};
+use crate::json::InstanceJson;
+use crate::view::{Href, Traits, Urls};
 use deltacloud_core::driver::{Capability, CapabilitySet};
 use deltacloud_core::{
-    Address, Blob, Bucket, Firewall, FirewallRule, FirewallSource, LoadBalancer, Metric,
+    Address, Blob, Bucket, Firewall, FirewallRule, FirewallSource, Instance, LoadBalancer, Metric,
     MetricSample, Network, NetworkInterface, StorageSnapshot, StorageVolume, Subnet,
 };
 use serde::Serialize;
@@ -317,9 +318,10 @@ pub(crate) struct LoadBalancerJson<'a> {
     href: Href<'a>,
     realms: Vec<IdHrefRel<'a>>,
     listeners: Vec<ListenerJson<'a>>,
-    /// References rather than full instance documents: rendering those would cost one driver
-    /// call per member for a list of balancers.
-    instances: Vec<IdHrefRel<'a>>,
+    /// Full instance documents, as §8.12 asks. The handler fetches every member of every
+    /// balancer in the response with *one* `instances` call; a member that call did not return
+    /// (terminated, or the call failed) is written as a reference rather than dropped.
+    instances: Vec<LbMember<'a>>,
     public_addresses: Vec<&'a str>,
     created_at: Option<&'a str>,
 }
@@ -331,8 +333,22 @@ struct ListenerJson<'a> {
     instance_port: &'a str,
 }
 
+/// A balancer member: the instance's own document, or a reference when it is unknown.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum LbMember<'a> {
+    Full(Box<InstanceJson<'a>>),
+    Ref(IdHrefRel<'a>),
+}
+
 impl<'a> LoadBalancerJson<'a> {
-    pub(crate) fn new(urls: &'a Urls, lb: &'a LoadBalancer) -> Self {
+    /// `members` holds the member instances the driver returned (any order, any superset).
+    pub(crate) fn new(
+        urls: &'a Urls,
+        lb: &'a LoadBalancer,
+        members: &'a [Instance],
+        traits: Traits,
+    ) -> Self {
         Self {
             id: &lb.id,
             href: urls.member("load_balancers", &lb.id),
@@ -357,10 +373,13 @@ impl<'a> LoadBalancerJson<'a> {
             instances: lb
                 .instances
                 .iter()
-                .map(|i| IdHrefRel {
-                    id: i,
-                    href: urls.member("instances", i),
-                    rel: "instance",
+                .map(|i| match members.iter().find(|m| m.id == *i) {
+                    Some(m) => LbMember::Full(Box::new(InstanceJson::new(urls, m, traits))),
+                    None => LbMember::Ref(IdHrefRel {
+                        id: i,
+                        href: urls.member("instances", i),
+                        rel: "instance",
+                    }),
                 })
                 .collect(),
             public_addresses: lb.public_addresses.iter().map(String::as_str).collect(),

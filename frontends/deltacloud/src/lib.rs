@@ -24,7 +24,9 @@
 //! [`Gateway`]: deltacloud_core::Gateway
 
 mod dispatch;
+mod docs;
 mod error;
+mod explorer;
 mod handlers;
 mod handlers_res;
 mod html;

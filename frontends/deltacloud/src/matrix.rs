@@ -31,10 +31,12 @@ pub(crate) struct MatrixInfo {
     pub params: Vec<(String, String)>,
 }
 
-/// Is `path` one this frontend owns?
+/// Is `path` under `/api` (or `/cimi`, which selects its driver the same way)?
 fn under_api(path: &str) -> bool {
-    path.strip_prefix("/api")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with(';'))
+    ["/api", "/cimi"].iter().any(|root| {
+        path.strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with(';'))
+    })
 }
 
 fn decode(s: &str) -> String {
@@ -58,7 +60,7 @@ pub(crate) fn strip(path: &str) -> Option<(String, MatrixInfo)> {
         let mut parts = seg.split(';');
         let name = parts.next().unwrap_or_default();
         clean.push_str(name);
-        let is_api = i == 1 && name == "api";
+        let is_api = i == 1 && (name == "api" || name == "cimi");
         for p in parts {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             if k.is_empty() {
@@ -81,7 +83,7 @@ pub(crate) fn strip(path: &str) -> Option<(String, MatrixInfo)> {
 
 /// Middleware stripping matrix parameters from `/api` paths before routing; see the module docs.
 /// Register it on the `App` (`App::new().wrap(MatrixParams)`) so it runs before the router.
-/// Paths outside `/api` are not touched.
+/// Paths outside `/api` and `/cimi` are not touched.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MatrixParams;
 
@@ -141,6 +143,12 @@ fn rewrite(req: &mut ServiceRequest) {
     };
     req.match_info_mut().get_mut().update(&uri);
     req.head_mut().uri = uri;
+    // The same selection in core's type, for frontends that cannot name `MatrixInfo` (`/cimi`).
+    req.extensions_mut()
+        .insert(deltacloud_core::MatrixSelection {
+            driver: info.driver.clone(),
+            provider: info.provider.clone(),
+        });
     req.extensions_mut().insert(info);
 }
 
@@ -207,7 +215,11 @@ mod tests {
     #[test]
     fn other_paths_untouched() {
         assert_eq!(strip("/api/realms"), None);
-        assert_eq!(strip("/cimi;driver=ec2/machines"), None);
+        let (p, i) = strip("/cimi;driver=ec2;provider=eu/machines").unwrap();
+        assert_eq!(p, "/cimi/machines");
+        assert_eq!(i.driver.as_deref(), Some("ec2"));
+        assert_eq!(i.provider.as_deref(), Some("eu"));
+        assert_eq!(strip("/cimix;driver=ec2"), None);
         assert_eq!(strip("/apix;driver=ec2"), None);
         assert_eq!(strip("/ec2;a=b"), None);
         assert!(under_api("/api"));

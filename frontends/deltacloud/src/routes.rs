@@ -47,6 +47,9 @@ pub(crate) enum Shape {
     SubMember,
     /// `/api/<coll>/:id/:sub/<action>` (`…/:blob/content`)
     SubAction(&'static str),
+    /// `/api/<coll>/<literal>`: the HTML explorer's `…/new` forms, matched before `/:id`
+    /// (`deltacloud-api.md` §11), so `GET /api/keys/new` is the form, not key `new`.
+    Fixed(&'static str),
 }
 
 /// How the dispatcher treats the request body of a route.
@@ -96,6 +99,8 @@ pub(crate) enum Kind {
     Destroy,
     Action,
     Other,
+    /// An HTML-only explorer page (a form, §11): rendered only as HTML; see `explorer.rs`.
+    Form,
 }
 
 /// Every operation this frontend serves.
@@ -181,6 +186,23 @@ pub(crate) enum Op {
     NetworkInterfacesShow,
     NetworkInterfacesCreate,
     NetworkInterfacesDestroy,
+    // The HTML explorer's forms (§11), served by `explorer.rs`.
+    InstancesNew,
+    InstancesRunForm,
+    ImagesNew,
+    KeysNew,
+    StorageVolumesNew,
+    StorageVolumesAttachForm,
+    StorageSnapshotsNew,
+    BucketsNew,
+    BlobsNewForm,
+    AddressesAssociateForm,
+    FirewallsNew,
+    FirewallsNewRule,
+    LoadBalancersNew,
+    NetworksNew,
+    SubnetsNew,
+    NetworkInterfacesNew,
 }
 
 /// A declared parameter (`OPTIONS` shows `<name>:string:<required|optional>`).
@@ -382,7 +404,31 @@ const fn with_body(mut r: Route, body: Body) -> Route {
     r
 }
 
-use Shape::{Action, Collection as Coll, Member, Root, SubAction, SubMember};
+/// An HTML explorer form (§11): a `GET` page whose need is the need of the operation it
+/// submits to, so a driver without `create_key` answers `GET /api/keys/new` with 412 too.
+const fn form(
+    coll: &'static str,
+    name: &'static str,
+    op: Op,
+    shape: Shape,
+    need: Need,
+    expect: &'static str,
+    params: &'static [Param],
+) -> Route {
+    route(
+        coll,
+        name,
+        op,
+        Verb::Get,
+        shape,
+        need,
+        expect,
+        params,
+        Kind::Form,
+    )
+}
+
+use Shape::{Action, Collection as Coll, Fixed, Member, Root, SubAction, SubMember};
 use Verb::{Delete, Get, Head, Post, Put};
 
 const ID: &[Param] = &[req("id")];
@@ -1317,6 +1363,151 @@ pub(crate) static ROUTES: &[Route] = &[
         ID,
         Kind::Destroy,
     ),
+    // The HTML explorer's forms (§11). `…/new` is `Fixed`, matched before `/:id`.
+    form(
+        "instances",
+        "new",
+        Op::InstancesNew,
+        Fixed("new"),
+        Need::Cap(C::CreateInstance),
+        "create_instance",
+        &[req("image_id"), opt("hwp_id")],
+    ),
+    form(
+        "instances",
+        "run_form",
+        Op::InstancesRunForm,
+        Action("run"),
+        Need::Cap(C::RunOnInstance),
+        "run_on_instance",
+        ID,
+    ),
+    form(
+        "images",
+        "new",
+        Op::ImagesNew,
+        Fixed("new"),
+        Need::Cap(C::CreateImage),
+        "create_image",
+        &[opt("instance_id")],
+    ),
+    form(
+        "keys",
+        "new",
+        Op::KeysNew,
+        Fixed("new"),
+        Need::Cap(C::CreateKey),
+        "create_key",
+        &[],
+    ),
+    form(
+        "storage_volumes",
+        "new",
+        Op::StorageVolumesNew,
+        Fixed("new"),
+        Need::Cap(C::CreateStorageVolume),
+        "create_storage_volume",
+        &[],
+    ),
+    form(
+        "storage_volumes",
+        "attach_form",
+        Op::StorageVolumesAttachForm,
+        Action("attach_instance"),
+        Need::Cap(C::AttachStorageVolume),
+        "attach_storage_volume",
+        ID,
+    ),
+    form(
+        "storage_snapshots",
+        "new",
+        Op::StorageSnapshotsNew,
+        Fixed("new"),
+        Need::Cap(C::CreateStorageSnapshot),
+        "create_storage_snapshot",
+        &[],
+    ),
+    form(
+        "buckets",
+        "new",
+        Op::BucketsNew,
+        Fixed("new"),
+        Need::Cap(C::CreateBucket),
+        "create_bucket",
+        &[],
+    ),
+    form(
+        "buckets",
+        "new_blob_form",
+        Op::BlobsNewForm,
+        Action("new_blob_form_d15cfd90"),
+        Need::Cap(C::CreateBlob),
+        "create_blob",
+        ID,
+    ),
+    form(
+        "addresses",
+        "associate_form",
+        Op::AddressesAssociateForm,
+        Action("associate"),
+        Need::Cap(C::AssociateAddress),
+        "associate_address",
+        ID,
+    ),
+    form(
+        "firewalls",
+        "new",
+        Op::FirewallsNew,
+        Fixed("new"),
+        Need::Cap(C::CreateFirewall),
+        "create_firewall",
+        &[],
+    ),
+    form(
+        "firewalls",
+        "new_rule",
+        Op::FirewallsNewRule,
+        Action("new_rule"),
+        Need::Cap(C::CreateFirewallRule),
+        "create_firewall_rule",
+        ID,
+    ),
+    form(
+        "load_balancers",
+        "new",
+        Op::LoadBalancersNew,
+        Fixed("new"),
+        Need::Cap(C::CreateLoadBalancer),
+        "create_load_balancer",
+        &[],
+    ),
+    form(
+        "networks",
+        "new",
+        Op::NetworksNew,
+        Fixed("new"),
+        Need::Cap(C::CreateNetwork),
+        "create_network",
+        &[],
+    ),
+    form(
+        "subnets",
+        "new",
+        Op::SubnetsNew,
+        Fixed("new"),
+        Need::Cap(C::CreateSubnet),
+        "create_subnet",
+        &[],
+    ),
+    form(
+        "network_interfaces",
+        "new",
+        Op::NetworkInterfacesNew,
+        Fixed("new"),
+        Need::Cap(C::CreateNetworkInterface),
+        "create_network_interface",
+        &[],
+    ),
 ];
 
 /// The outcome of looking a request up in the table.
@@ -1341,7 +1532,8 @@ pub(crate) fn collection(name: &str) -> Option<&'static Collection> {
 enum At<'s> {
     Root,
     Coll,
-    Member,
+    /// `/<coll>/<x>`: member `x`, or a fixed page such as `new`.
+    Member(&'s str),
     /// `/<coll>/:id/<x>`: an action named `x`, or a sub-resource with id `x`.
     Three(&'s str),
     /// `/<coll>/:id/:sub/<x>`.
@@ -1352,7 +1544,7 @@ fn shape_of<'s>(segments: &[&'s str]) -> Option<(&'s str, At<'s>)> {
     match segments {
         [] => Some(("", At::Root)),
         [c] => Some((c, At::Coll)),
-        [c, _] => Some((c, At::Member)),
+        [c, x] => Some((c, At::Member(x))),
         [c, _, a] => Some((c, At::Three(a))),
         [c, _, _, a] => Some((c, At::Four(a))),
         _ => None,
@@ -1361,10 +1553,13 @@ fn shape_of<'s>(segments: &[&'s str]) -> Option<(&'s str, At<'s>)> {
 
 fn same_shape(route: Shape, path: At<'_>) -> bool {
     match (route, path) {
-        (Root, At::Root) | (Coll, At::Coll) | (Member, At::Member) | (SubMember, At::Three(_)) => {
-            true
+        (Root, At::Root)
+        | (Coll, At::Coll)
+        | (Member, At::Member(_))
+        | (SubMember, At::Three(_)) => true,
+        (Action(a), At::Three(b)) | (SubAction(a), At::Four(b)) | (Fixed(a), At::Member(b)) => {
+            a == b
         }
-        (Action(a), At::Three(b)) | (SubAction(a), At::Four(b)) => a == b,
         _ => false,
     }
 }
@@ -1386,6 +1581,13 @@ pub(crate) fn lookup(segments: &[&str], method: &str) -> Lookup {
         && !col.served
     {
         return Lookup::Unserved(col);
+    }
+    // A fixed page (`/<coll>/new`) wins over the member of the same name (§11).
+    if let Some(r) = routes_at(segments).find(|r| {
+        matches!(r.shape, Fixed(_))
+            && (r.verb.as_str() == method || (method == "HEAD" && r.verb == Get))
+    }) {
+        return Lookup::Found(r);
     }
     let mut any = false;
     let mut get = None;

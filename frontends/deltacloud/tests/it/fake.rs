@@ -24,6 +24,10 @@ pub struct State {
     pub keys: Vec<Key>,
     pub images: Vec<Image>,
     pub last_create: Option<CreateInstance>,
+    /// Security groups (only the `cloud` driver has them).
+    pub firewalls: Vec<Firewall>,
+    /// Elastic load balancers (only the `cloud` driver has them).
+    pub load_balancers: Vec<LoadBalancer>,
     /// Driver calls that changed something, for "was the driver called?" assertions.
     pub mutations: Vec<String>,
 }
@@ -140,6 +144,72 @@ impl Fake {
             machine,
             state: Mutex::new(state),
         }
+    }
+
+    /// An EC2-like driver: the compute collections of [`Fake::full`] plus security groups
+    /// (firewalls) and elastic load balancers, seeded with one group and one balancer.
+    pub fn cloud() -> Self {
+        use Capability as C;
+        let mut f = Self::full();
+        f.name = "cloud";
+        let mut caps: Vec<Capability> = f.caps.iter().collect();
+        caps.extend([
+            C::Firewalls,
+            C::CreateFirewall,
+            C::DeleteFirewall,
+            C::CreateFirewallRule,
+            C::DeleteFirewallRule,
+            C::LoadBalancers,
+            C::CreateLoadBalancer,
+            C::DestroyLoadBalancer,
+            C::LbRegisterInstance,
+            C::LbUnregisterInstance,
+        ]);
+        f.caps = CapabilitySet::new(&caps);
+        f.feats.extend([
+            DriverFeature::new(FeatureName::Firewalls),
+            DriverFeature::new(FeatureName::RegisterToLoadBalancer),
+        ]);
+        {
+            let mut st = f.st();
+            let mut default = Firewall {
+                id: "default".into(),
+                name: "default".into(),
+                description: "default group".into(),
+                owner_id: Some(OWNER.into()),
+                rules: vec![],
+            };
+            default.rules.push(ec2_rule(&CreateFirewallRule {
+                protocol: "tcp".into(),
+                port_from: "22".into(),
+                port_to: "22".into(),
+                addresses: vec!["10.1.2.3/24".into()],
+                groups: vec![("default".into(), OWNER.into())],
+            }));
+            st.firewalls = vec![
+                default,
+                Firewall {
+                    id: "web".into(),
+                    name: "web".into(),
+                    description: "web servers".into(),
+                    owner_id: Some(OWNER.into()),
+                    rules: vec![],
+                },
+            ];
+            st.load_balancers = vec![LoadBalancer {
+                id: "lb1".into(),
+                realms: vec!["us".into()],
+                listeners: vec![Listener {
+                    protocol: "HTTP".into(),
+                    load_balancer_port: "80".into(),
+                    instance_port: "3001".into(),
+                }],
+                instances: vec!["inst0".into()],
+                public_addresses: vec!["lb1-1234567890.us-east-1.elb.amazonaws.com".into()],
+                created_at: Some("Thu Jul 28 13:29:52 UTC 2011".into()),
+            }];
+        }
+        f
     }
 
     /// A driver offering realms only.
@@ -371,8 +441,266 @@ impl StorageVolumes for Fake {}
 impl StorageSnapshots for Fake {}
 impl Buckets for Fake {}
 impl Addresses for Fake {}
-impl Firewalls for Fake {}
-impl LoadBalancers for Fake {}
+#[async_trait]
+impl Firewalls for Fake {
+    async fn firewalls(&self, ctx: &RequestContext, f: &Filter) -> Result<Vec<Firewall>> {
+        self.check(ctx)?;
+        Ok(self
+            .st()
+            .firewalls
+            .iter()
+            .filter(|g| f.pass_id(&g.id))
+            .cloned()
+            .collect())
+    }
+    async fn create_firewall(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        description: &str,
+    ) -> Result<Firewall> {
+        self.check(ctx)?;
+        let mut st = self.st();
+        if st.firewalls.iter().any(|g| g.name == name) {
+            // EC2's InvalidGroup.Duplicate.
+            return Err(Error::conflict(format!(
+                "The security group '{name}' already exists"
+            )));
+        }
+        st.mutations.push(format!("create_firewall {name}"));
+        let g = Firewall {
+            id: name.into(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            owner_id: Some(OWNER.into()),
+            rules: vec![],
+        };
+        st.firewalls.push(g.clone());
+        Ok(g)
+    }
+    async fn delete_firewall(&self, ctx: &RequestContext, id: &FirewallId) -> Result<()> {
+        self.check(ctx)?;
+        let mut st = self.st();
+        let before = st.firewalls.len();
+        st.firewalls.retain(|g| g.id != *id);
+        if st.firewalls.len() == before {
+            return Err(Error::not_found(format!(
+                "The security group '{id}' does not exist"
+            )));
+        }
+        st.mutations.push(format!("delete_firewall {id}"));
+        Ok(())
+    }
+    async fn create_firewall_rule(
+        &self,
+        ctx: &RequestContext,
+        id: &FirewallId,
+        rule: &CreateFirewallRule,
+    ) -> Result<Firewall> {
+        self.check(ctx)?;
+        let mut st = self.st();
+        st.mutations.push(format!("create_firewall_rule {id}"));
+        let g = st
+            .firewalls
+            .iter_mut()
+            .find(|g| g.id == *id)
+            .ok_or_else(|| Error::not_found(format!("The security group '{id}' does not exist")))?;
+        let r = ec2_rule(rule);
+        if g.rules.iter().any(|x| x.id == r.id) {
+            return Err(Error::conflict("the specified rule already exists"));
+        }
+        g.rules.push(r);
+        Ok(g.clone())
+    }
+    async fn delete_firewall_rule(
+        &self,
+        ctx: &RequestContext,
+        id: &FirewallId,
+        rule: &FirewallRuleId,
+    ) -> Result<()> {
+        self.check(ctx)?;
+        let mut st = self.st();
+        let g = st
+            .firewalls
+            .iter_mut()
+            .find(|g| g.id == *id)
+            .ok_or_else(|| Error::not_found(format!("The security group '{id}' does not exist")))?;
+        let before = g.rules.len();
+        g.rules.retain(|r| r.id != *rule);
+        if g.rules.len() == before {
+            return Err(Error::not_found("the specified rule does not exist"));
+        }
+        st.mutations
+            .push(format!("delete_firewall_rule {id} {rule}"));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LoadBalancers for Fake {
+    async fn load_balancers(&self, ctx: &RequestContext, f: &Filter) -> Result<Vec<LoadBalancer>> {
+        self.check(ctx)?;
+        Ok(self
+            .st()
+            .load_balancers
+            .iter()
+            .filter(|b| f.pass_id(&b.id))
+            .cloned()
+            .collect())
+    }
+    async fn create_load_balancer(
+        &self,
+        ctx: &RequestContext,
+        req: &CreateLoadBalancer,
+    ) -> Result<LoadBalancer> {
+        self.check(ctx)?;
+        if !["us", "eu"].contains(&req.realm_id.as_str()) {
+            return Err(Error::validation(format!(
+                "Invalid availability zone: [{}]",
+                req.realm_id
+            )));
+        }
+        let mut st = self.st();
+        if st.load_balancers.iter().any(|b| b.id == req.name.as_str()) {
+            return Err(Error::conflict(format!(
+                "Load balancer name '{}' is already in use",
+                req.name
+            )));
+        }
+        st.mutations
+            .push(format!("create_load_balancer {}", req.name));
+        let b = LoadBalancer {
+            id: req.name.as_str().into(),
+            realms: vec![req.realm_id.clone()],
+            listeners: vec![req.listener.clone()],
+            instances: vec![],
+            public_addresses: vec![format!(
+                "{}-987654321.us-east-1.elb.amazonaws.com",
+                req.name
+            )],
+            created_at: Some("Fri Nov 20 10:00:00 UTC 2026".into()),
+        };
+        st.load_balancers.push(b.clone());
+        Ok(b)
+    }
+    async fn destroy_load_balancer(&self, ctx: &RequestContext, id: &LoadBalancerId) -> Result<()> {
+        self.check(ctx)?;
+        let mut st = self.st();
+        let before = st.load_balancers.len();
+        st.load_balancers.retain(|b| b.id != *id);
+        if st.load_balancers.len() == before {
+            return Err(Error::not_found(format!(
+                "There is no load balancer '{id}'"
+            )));
+        }
+        st.mutations.push(format!("destroy_load_balancer {id}"));
+        Ok(())
+    }
+    async fn lb_register_instance(
+        &self,
+        ctx: &RequestContext,
+        id: &LoadBalancerId,
+        instance: &InstanceId,
+    ) -> Result<LoadBalancer> {
+        self.check(ctx)?;
+        let mut st = self.st();
+        if !st.instances.iter().any(|i| i.id == *instance) {
+            return Err(Error::not_found(format!(
+                "There is no instance '{instance}'"
+            )));
+        }
+        st.mutations
+            .push(format!("lb_register_instance {id} {instance}"));
+        let b = st
+            .load_balancers
+            .iter_mut()
+            .find(|b| b.id == *id)
+            .ok_or_else(|| Error::not_found(format!("There is no load balancer '{id}'")))?;
+        if !b.instances.contains(instance) {
+            b.instances.push(instance.clone());
+        }
+        Ok(b.clone())
+    }
+    async fn lb_unregister_instance(
+        &self,
+        ctx: &RequestContext,
+        id: &LoadBalancerId,
+        instance: &InstanceId,
+    ) -> Result<LoadBalancer> {
+        self.check(ctx)?;
+        let mut st = self.st();
+        st.mutations
+            .push(format!("lb_unregister_instance {id} {instance}"));
+        let b = st
+            .load_balancers
+            .iter_mut()
+            .find(|b| b.id == *id)
+            .ok_or_else(|| Error::not_found(format!("There is no load balancer '{id}'")))?;
+        if !b.instances.contains(instance) {
+            return Err(Error::not_found(format!(
+                "Instance '{instance}' is not registered with '{id}'"
+            )));
+        }
+        b.instances.retain(|i| i != instance);
+        Ok(b.clone())
+    }
+}
+
+/// The AWS account that owns the `cloud` driver's security groups.
+pub const OWNER: &str = "393485797142";
+
+/// A rule as EC2 reports it, with the id the EC2 driver builds:
+/// `owner~protocol~from~to~@group,<owner>,<name>,@address,<family>,<address>,<prefix>`.
+pub fn ec2_rule(r: &CreateFirewallRule) -> FirewallRule {
+    let mut sources = Vec::new();
+    for (name, owner) in &r.groups {
+        sources.push(FirewallSource::Group {
+            name: name.clone(),
+            owner: owner.clone(),
+        });
+    }
+    for cidr in &r.addresses {
+        let (address, prefix) = cidr.split_once('/').unwrap_or((cidr.as_str(), "32"));
+        let family = if address.contains(':') {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
+        sources.push(FirewallSource::Address {
+            family: family.into(),
+            address: address.into(),
+            prefix: prefix.into(),
+        });
+    }
+    let parts: Vec<String> = sources
+        .iter()
+        .map(|s| match s {
+            FirewallSource::Group { name, owner } => format!("@group,{owner},{name}"),
+            FirewallSource::Address {
+                family,
+                address,
+                prefix,
+            } => format!("@address,{family},{address},{prefix}"),
+        })
+        .collect();
+    FirewallRule {
+        id: format!(
+            "{OWNER}~{}~{}~{}~{}",
+            r.protocol,
+            r.port_from,
+            r.port_to,
+            parts.join(",")
+        )
+        .into(),
+        allow_protocol: Some(r.protocol.clone()),
+        port_from: Some(r.port_from.clone()),
+        port_to: Some(r.port_to.clone()),
+        sources,
+        direction: Some("ingress".into()),
+        rule_action: None,
+        log_rule: None,
+    }
+}
 impl Metrics for Fake {}
 impl Networks for Fake {}
 
@@ -388,7 +716,7 @@ impl Driver for Fake {
         &self.feats
     }
     fn state_machine(&self) -> Option<&StateMachine> {
-        (self.name == "fake").then_some(&self.machine)
+        (self.name != "bare").then_some(&self.machine)
     }
     async fn valid_credentials(&self, ctx: &RequestContext) -> Result<bool> {
         Ok(self.check(ctx).is_ok())
@@ -415,6 +743,22 @@ pub fn gateway(fixed: Option<Credentials>) -> (Gateway, Arc<Fake>) {
         hostname: "testhost".into(),
     };
     (gw, fake)
+}
+
+/// A gateway whose default driver is [`Fake::cloud`] (EC2-like: firewalls, load balancers).
+pub fn cloud_gateway() -> (Gateway, Arc<Fake>) {
+    let cloud = Arc::new(Fake::cloud());
+    let mut registry = Registry::new();
+    registry.add_driver(DriverInfo::new("cloud", "Cloud"), cloud.clone());
+    registry.add_driver(DriverInfo::new("bare", "Bare"), Arc::new(Fake::bare()));
+    let gw = Gateway {
+        registry,
+        default_driver: "cloud".into(),
+        default_provider: None,
+        fixed_credentials: None,
+        hostname: "testhost".into(),
+    };
+    (gw, cloud)
 }
 
 pub async fn app(

@@ -2,6 +2,7 @@
 //! headers, negotiation, auth, and the checks of `deltacloud-api.md` §6.
 
 mod fake;
+mod network_services;
 
 use actix_web::http::Method;
 use fake::*;
