@@ -1,1 +1,333 @@
-//! The rhevm backend: being written.
+//! The rhevm backend: oVirt and RHEV-M engines through their REST API, v4
+//! (`https://engine/ovirt-engine/api`) and v3 (`https://rhevm/api`, what RHEV-M 3.x and the
+//! recordings in `shared/recordings/rhevm` speak). `drivers.md` §5.6 describes the original.
+//!
+//! * **Provider** `URL;DATACENTER_ID[;USER|ADMIN]` from `-P`/`API_PROVIDER` or per request
+//!   (`X-Deltacloud-Provider`, `;provider=`). The data center is optional (the engine's first one
+//!   is used); `USER` selects the filtered user API (`Filter: true`). The API version follows the
+//!   URL (`…/ovirt-engine/api` is v4, anything else v3) unless the driver option
+//!   `rhevm_api_version` (`3`, `4`, `auto`) fixes it.
+//! * **Credentials** are the caller's (`admin@internal` / password), sent as HTTP Basic on every
+//!   call with `Prefer: persistent-auth`. Nothing is cached between requests, so one server can
+//!   serve several users and engines.
+//! * **Mapping**: realms ← the data center's clusters; images ← its templates (create from a
+//!   stopped VM, destroy); hardware profiles ← `SERVER`/`DESKTOP` ranges plus the engine's
+//!   instance types (v4); instances ← its VMs, with the engine states mapped onto
+//!   [`rhevm_state_machine`]. See `compute.rs`.
+//! * **HTTPS**: engines are normally HTTPS. That needs this crate's `tls` feature (rustls; the
+//!   driver option `rhevm_ca_file` adds a private CA). Without it an `https://` provider answers
+//!   501 with a message saying so.
+//! * **Errors** are classified once, in `client.rs`: timeouts 504, transport/5xx/garbage 502,
+//!   the engine's `<fault>` bodies mapped to 401/403/404/405/409/400 with the fault's message.
+//!
+//! Not implemented (yet): storage volumes (disks), networks and NICs, the SSO token flow of v4
+//! (HTTP Basic works on v4 engines too), the config-server address lookup.
+
+mod client;
+mod compute;
+pub mod provider;
+pub mod xml;
+
+#[cfg(any(test, feature = "fake-engine"))]
+pub mod fake;
+
+#[cfg(test)]
+mod tests;
+
+use async_trait::async_trait;
+use deltacloud_core::driver::{
+    Addresses, Buckets, Firewalls, HardwareProfiles, Keys, LoadBalancers, Metrics, Networks,
+    StorageSnapshots, StorageVolumes,
+};
+use deltacloud_core::{
+    Capability, CapabilitySet, Driver, DriverFactory, DriverFeature, DriverInfo, DriverSettings,
+    Error, ErrorKind, FeatureName, Filter, HardwareProfile, HardwareProperty, InstanceAction,
+    InstanceState, PropertyName, Provider as CoreProvider, RequestContext, Result, StateMachine,
+};
+use provider::{Provider, VersionChoice};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The driver id.
+pub const DRIVER_ID: &str = "rhevm";
+/// Driver option: API version, `3`, `4` or `auto` (default: from the URL).
+pub const OPT_API_VERSION: &str = "rhevm_api_version";
+/// Driver option: a PEM file of extra trusted CAs for HTTPS engines (needs the `tls` feature).
+pub const OPT_CA_FILE: &str = "rhevm_ca_file";
+
+/// Longest VM name the original accepted.
+pub const MAX_NAME_LEN: usize = 50;
+
+/// The factory the server registers.
+#[must_use]
+pub fn factory() -> Box<dyn DriverFactory> {
+    Box::new(RhevmFactory)
+}
+
+/// Builds [`RhevmDriver`]s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RhevmFactory;
+
+impl DriverFactory for RhevmFactory {
+    fn info(&self) -> DriverInfo {
+        DriverInfo::new(DRIVER_ID, "RHEVM")
+    }
+
+    /// Builds the HTTP client only; no engine is contacted (the engine comes with each
+    /// request's provider string).
+    fn build(&self, settings: &DriverSettings) -> Result<Arc<dyn Driver>> {
+        Ok(Arc::new(RhevmDriver::new(settings)?))
+    }
+}
+
+/// The driver: a connection pool plus the static descriptions.
+pub struct RhevmDriver {
+    http: reqwest::Client,
+    version: VersionChoice,
+    capabilities: CapabilitySet,
+    features: Vec<DriverFeature>,
+    profiles: Vec<HardwareProfile>,
+    machine: StateMachine,
+}
+
+const CAPABILITIES: &[Capability] = {
+    use Capability as C;
+    &[
+        C::Realms,
+        C::HardwareProfiles,
+        C::Images,
+        C::CreateImage,
+        C::DestroyImage,
+        C::Instances,
+        C::CreateInstance,
+        C::StartInstance,
+        C::StopInstance,
+        C::RebootInstance,
+        C::DestroyInstance,
+        C::Providers,
+    ]
+};
+
+/// The rhevm machine of `deltacloud-api.md` §9 plus `reboot` on running VMs (the engine has a
+/// reboot action; the original driver lacked it). `stop` on a `STOPPING` VM is the force-stop:
+/// the driver sends the engine's `stop` (power off) instead of `shutdown` there.
+#[must_use]
+pub fn rhevm_state_machine() -> StateMachine {
+    use InstanceAction as A;
+    use InstanceState as S;
+    StateMachine::from_table(&[
+        (S::Start, S::Pending, None),
+        (S::Pending, S::Stopped, None),
+        (S::Stopped, S::Running, Some(A::Start)),
+        (S::Running, S::Stopping, Some(A::Stop)),
+        (S::Running, S::Running, Some(A::Reboot)),
+        (S::Stopping, S::Stopped, Some(A::Stop)),
+        (S::Stopped, S::Finish, Some(A::Destroy)),
+    ])
+}
+
+/// `SERVER` and `DESKTOP`, the original's static profiles (the VM types of the engine).
+fn static_profiles() -> Vec<HardwareProfile> {
+    use PropertyName as P;
+    ["SERVER", "DESKTOP"]
+        .into_iter()
+        .map(|id| {
+            HardwareProfile::new(
+                id,
+                vec![
+                    HardwareProperty::range(P::Cpu, 1, 16, None),
+                    HardwareProperty::range(P::Memory, 512, 32768, Some(1024.into())),
+                    HardwareProperty::range(P::Storage, 1, 102_400, None),
+                    HardwareProperty::fixed(P::Architecture, "x86_64"),
+                ],
+            )
+        })
+        .collect()
+}
+
+impl RhevmDriver {
+    /// Build from the server's settings. Options other than `rhevm_*` belong to other drivers
+    /// and are ignored.
+    pub fn new(settings: &DriverSettings) -> Result<Self> {
+        let mut version = VersionChoice::Auto;
+        if let Some(v) = settings.options.get(OPT_API_VERSION) {
+            version = VersionChoice::parse(v).ok_or_else(|| {
+                Error::validation(format!(
+                    "Invalid value '{v}' for rhevm driver option '{OPT_API_VERSION}': expected 3, 4 or auto"
+                ))
+            })?;
+        }
+        let timeout = if settings.timeout.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            settings.timeout
+        };
+        let builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(8)
+            .user_agent(concat!("deltacloud-rs/", env!("CARGO_PKG_VERSION")));
+        let builder = with_ca_file(builder, settings.options.get(OPT_CA_FILE))?;
+        let http = builder
+            .build()
+            .map_err(|e| Error::internal("Cannot build the rhevm HTTP client").with_cause(e))?;
+        Ok(Self {
+            http,
+            version,
+            capabilities: CapabilitySet::new(CAPABILITIES),
+            features: vec![
+                DriverFeature::new(FeatureName::UserData),
+                DriverFeature::new(FeatureName::UserName)
+                    .with_constraint("max_length", &MAX_NAME_LEN.to_string()),
+            ],
+            profiles: static_profiles(),
+            machine: rhevm_state_machine(),
+        })
+    }
+
+    /// The request's engine client: its provider string and credentials.
+    fn engine<'a>(&'a self, ctx: &'a RequestContext) -> Result<client::Engine<'a>> {
+        let creds = ctx.credentials()?;
+        let provider = Provider::parse(ctx.provider.as_deref(), self.version)?;
+        client::Engine::new(&self.http, provider, &creds.user, &creds.password)
+    }
+}
+
+#[cfg(feature = "tls")]
+fn with_ca_file(
+    builder: reqwest::ClientBuilder,
+    path: Option<&String>,
+) -> Result<reqwest::ClientBuilder> {
+    let Some(path) = path else {
+        return Ok(builder);
+    };
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::validation(format!("Cannot read the rhevm CA file '{path}'")).with_cause(e)
+    })?;
+    let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+        Error::validation(format!(
+            "The rhevm CA file '{path}' is not a PEM certificate"
+        ))
+        .with_cause(e)
+    })?;
+    Ok(builder.tls_certs_merge([cert]))
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_ca_file(
+    builder: reqwest::ClientBuilder,
+    path: Option<&String>,
+) -> Result<reqwest::ClientBuilder> {
+    match path {
+        None => Ok(builder),
+        Some(_) => Err(Error::new(
+            ErrorKind::NotSupported,
+            format!(
+                "Driver option '{OPT_CA_FILE}' needs a build with the deltacloud-backend-rhevm 'tls' feature"
+            ),
+        )),
+    }
+}
+
+#[async_trait]
+impl HardwareProfiles for RhevmDriver {
+    fn static_hardware_profiles(&self) -> &[HardwareProfile] {
+        &self.profiles
+    }
+
+    /// `SERVER`/`DESKTOP`, then the engine's instance types (v4 engines, when the request has
+    /// credentials and a provider; without them the static list is all there is, as in the
+    /// original, which listed profiles without asking the engine).
+    async fn hardware_profiles(
+        &self,
+        ctx: &RequestContext,
+        f: &Filter,
+    ) -> Result<Vec<HardwareProfile>> {
+        let mut out: Vec<HardwareProfile> = self
+            .profiles
+            .iter()
+            .filter(|p| f.pass_id(&p.id))
+            .filter(|p| arch_ok(p, f))
+            .cloned()
+            .collect();
+        let only_static = f.id.as_ref().is_some_and(|ids| {
+            ids.iter()
+                .all(|i| self.profiles.iter().any(|p| p.id == i.as_str()))
+        });
+        if only_static || ctx.credentials.is_none() || ctx.provider.is_none() {
+            return Ok(out);
+        }
+        let eng = self.engine(ctx)?;
+        out.extend(
+            compute::instance_type_profiles(&eng)
+                .await?
+                .into_iter()
+                .filter(|p| f.pass_id(&p.id))
+                .filter(|p| arch_ok(p, f)),
+        );
+        Ok(out)
+    }
+}
+
+fn arch_ok(p: &HardwareProfile, f: &Filter) -> bool {
+    f.architecture
+        .as_ref()
+        .is_none_or(|a| a.iter().any(|a| p.matches_architecture(a)))
+}
+
+/// Not offered by oVirt through this driver: the typed not-supported error.
+impl Keys for RhevmDriver {}
+/// Not implemented yet (disks): the typed not-supported error.
+impl StorageVolumes for RhevmDriver {}
+impl StorageSnapshots for RhevmDriver {}
+impl Buckets for RhevmDriver {}
+impl Addresses for RhevmDriver {}
+impl Firewalls for RhevmDriver {}
+impl LoadBalancers for RhevmDriver {}
+impl Metrics for RhevmDriver {}
+impl Networks for RhevmDriver {}
+
+#[async_trait]
+impl Driver for RhevmDriver {
+    fn name(&self) -> &str {
+        DRIVER_ID
+    }
+
+    fn capabilities(&self) -> &CapabilitySet {
+        &self.capabilities
+    }
+
+    fn features(&self) -> &[DriverFeature] {
+        &self.features
+    }
+
+    fn state_machine(&self) -> Option<&StateMachine> {
+        Some(&self.machine)
+    }
+
+    /// The original's check: can the realms be listed? A refusal is `false`; missing
+    /// credentials still ask for them, and engine faults stay errors.
+    async fn valid_credentials(&self, ctx: &RequestContext) -> Result<bool> {
+        use deltacloud_core::driver::Realms as _;
+        match self.realms(ctx, &Filter::default()).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AuthFailed => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The engine's data centers, each as `URL;DC_ID` (`drivers.md` §3).
+    async fn providers(&self, ctx: &RequestContext) -> Result<Vec<CoreProvider>> {
+        let eng = self.engine(ctx)?;
+        let dcs = compute::datacenters(&eng).await?;
+        Ok(dcs
+            .into_iter()
+            .map(|dc| CoreProvider {
+                url: Some(format!("{};{}", eng.provider.url, dc.id)),
+                id: dc.id,
+                name: dc.name,
+            })
+            .collect())
+    }
+}

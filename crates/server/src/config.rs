@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Drivers this build can serve (the catalogue lists more).
-pub const AVAILABLE_DRIVERS: &[&str] = &["mock"];
+pub const AVAILABLE_DRIVERS: &[&str] = &["mock", "rhevm", "ec2", "eucalyptus"];
 
 /// Longest accepted `timeout`, so a typo cannot overflow a deadline.
 const MAX_TIMEOUT_SECS: u64 = 86_400;
@@ -1335,9 +1335,9 @@ mod tests {
             e.contains("unknown driver 'nope'") && e.contains("-i/--driver"),
             "{e}"
         );
-        let e = err(&[], &[("API_DRIVER", "ec2")]);
+        let e = err(&[], &[("API_DRIVER", "openstack")]);
         assert!(
-            e.contains("'ec2'")
+            e.contains("'openstack'")
                 && e.contains("not available in this build")
                 && e.contains("API_DRIVER"),
             "{e}"

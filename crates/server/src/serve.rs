@@ -26,7 +26,12 @@ const SHUTDOWN_GRACE_SECS: u64 = 10;
 /// # Errors
 /// If a driver cannot start (for the mock: its data directory or database is unusable).
 pub fn build_registry(settings: &DriverSettings) -> anyhow::Result<Registry> {
-    let factories: Vec<Box<dyn DriverFactory>> = vec![deltacloud_backend_mock::factory()];
+    let factories: Vec<Box<dyn DriverFactory>> = vec![
+        deltacloud_backend_mock::factory(),
+        deltacloud_backend_rhevm::factory(),
+        deltacloud_backend_ec2::factory(),
+        deltacloud_backend_ec2::eucalyptus_factory(),
+    ];
     let mut registry = Registry::new();
     for factory in factories {
         let info = factory.info();

@@ -280,9 +280,12 @@ fn secrets_are_never_printed() {
 fn drivers_listing() {
     let out = run(&["-l"], &[]);
     assert_eq!(out.code, Some(0));
-    assert_eq!(out.stdout, "Available drivers:\n\n* mock\n\n");
+    assert_eq!(
+        out.stdout,
+        "Available drivers:\n\n* mock\n* rhevm\n* ec2\n* eucalyptus\n\n"
+    );
     assert!(
-        out.stderr.contains("ec2") && out.stderr.contains("rhevm"),
+        out.stderr.contains("openstack") && !out.stderr.contains("rhevm"),
         "catalogue-only drivers: {}",
         out.stderr
     );

@@ -8,12 +8,16 @@
 mod api;
 mod blobs;
 mod cimi;
+mod cimi_more;
 mod common;
 mod config;
 mod ec2;
+mod ec2_backend;
+mod explorer;
 mod lifecycle;
 mod network;
 mod persistence;
+mod rhevm;
 mod startup;
 mod storage;
 mod switching;

@@ -1,0 +1,470 @@
+//! The rhevm driver end to end: the real `deltacloudd -i rhevm -P '<engine>/ovirt-engine/api;DC'`
+//! in front of the stateful fake oVirt engine (`deltacloud_backend_rhevm::fake`, answers shaped
+//! like the recorded v4 inventory). The scenario the project was first presented with: EC2 and
+//! CIMI tooling against an oVirt engine, where availability zones are clusters, images are
+//! templates and instances are VMs; then `/api`, and the engine's faults in each frontend's
+//! format.
+
+use crate::common::{Resp, client, send, xml};
+use deltacloud_backend_rhevm::fake::{self, FakeEngine};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const USER: &str = fake::USER;
+const PASSWORD: &str = fake::PASSWORD;
+
+/// `deltacloudd -i rhevm -P <engine>;<dc> -t 2` on an ephemeral port. (The shared harness
+/// always passes `-i mock`, and `-i` may be given once only.)
+struct Server {
+    child: Child,
+    base: String,
+    _tmp: tempfile::TempDir,
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> (FakeEngine, Server) {
+    let engine = FakeEngine::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deltacloudd"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOSTNAME", "testhost")
+        .env("RUST_LOG", "warn")
+        .args(["-i", "rhevm", "-P", &engine.provider(), "-t", "2"])
+        .args(["-p", "0", "-r", "127.0.0.1", "--data-dir"])
+        .arg(tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.strip_prefix("Listening on ") {
+                let _ = tx.send(rest.trim().to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("deltacloudd -i rhevm did not start");
+    (
+        engine,
+        Server {
+            child,
+            base,
+            _tmp: tmp,
+        },
+    )
+}
+
+/// Texts of every element named `name` anywhere in the document.
+fn texts(body: &str, name: &str) -> Vec<String> {
+    let doc = xml(body);
+    doc.descendants()
+        .filter(|n| n.has_tag_name(name))
+        .map(|n| n.text().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// Poll `f` until it returns `Some`, for up to ~5 s.
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..50 {
+        if let Some(v) = f() {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// /ec2
+
+fn ec2_as(s: &Server, user: &str, password: &str, params: &[(&str, &str)]) -> Resp {
+    let mut all = vec![("Version", "2016-11-15")];
+    all.extend_from_slice(params);
+    send(
+        client()
+            .post(s.url("/ec2"))
+            .basic_auth(user, Some(password))
+            .form(&all),
+    )
+}
+
+fn ec2(s: &Server, params: &[(&str, &str)]) -> Resp {
+    ec2_as(s, USER, PASSWORD, params)
+}
+
+fn ec2_error(r: &Resp) -> (String, u16) {
+    let code = texts(&r.body, "Code");
+    assert_eq!(code.len(), 1, "{}", r.body);
+    (code[0].clone(), r.status)
+}
+
+fn ec2_state(s: &Server, id: &str) -> String {
+    let r = ec2(s, &[("Action", "DescribeInstances"), ("InstanceId.1", id)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc = xml(&r.body);
+    let state = doc
+        .descendants()
+        .find(|n| n.has_tag_name("instanceState"))
+        .and_then(|n| n.children().find(|c| c.has_tag_name("name")))
+        .and_then(|n| n.text())
+        .unwrap_or_else(|| panic!("no instanceState in {}", r.body));
+    state.to_owned()
+}
+
+#[test]
+fn ec2_tooling_against_an_ovirt_engine() {
+    let (engine, s) = start();
+
+    let r = ec2(&s, &[("Action", "DescribeAvailabilityZones")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(texts(&r.body, "zoneName"), [fake::CLUSTER_ID]);
+
+    let r = ec2(&s, &[("Action", "DescribeImages")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut images = texts(&r.body, "imageId");
+    images.sort();
+    let mut want = vec![fake::TEMPLATE2_ID.to_owned(), fake::TEMPLATE_ID.to_owned()];
+    want.sort();
+    assert_eq!(images, want);
+
+    let r = ec2(
+        &s,
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", fake::TEMPLATE_ID),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("Placement.AvailabilityZone", fake::CLUSTER_ID),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ids = texts(&r.body, "instanceId");
+    assert_eq!(ids.len(), 1, "{}", r.body);
+    let id = ids[0].clone();
+    assert!(engine.vm_ids().contains(&id), "the engine has the new VM");
+
+    let r = ec2(&s, &[("Action", "DescribeInstances")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let all = texts(&r.body, "instanceId");
+    assert!(
+        all.contains(&id) && all.contains(&fake::VM_ON_ID.to_owned()),
+        "{all:?}"
+    );
+    assert!(
+        r.body.contains("10.46.8.199"),
+        "vm_on's guest IP: {}",
+        r.body
+    );
+
+    eventually("the new VM to be stopped", || {
+        (ec2_state(&s, &id) == "stopped").then_some(())
+    });
+
+    let r = ec2(&s, &[("Action", "StartInstances"), ("InstanceId.1", &id)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    eventually("the VM to run", || {
+        (ec2_state(&s, &id) == "running").then_some(())
+    });
+    assert_eq!(engine.vm_status(&id).as_deref(), Some("up"));
+
+    let r = ec2(&s, &[("Action", "StopInstances"), ("InstanceId.1", &id)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    eventually("the VM to stop", || {
+        (ec2_state(&s, &id) == "stopped").then_some(())
+    });
+    assert_eq!(engine.vm_status(&id).as_deref(), Some("down"));
+
+    let r = ec2(
+        &s,
+        &[("Action", "TerminateInstances"), ("InstanceId.1", &id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!engine.vm_ids().contains(&id), "the engine deleted the VM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// /cimi
+
+fn cimi(s: &Server, method: &str, path: &str, body: Option<&Value>) -> Resp {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut rb = client()
+        .request(m, s.url(path))
+        .header("Accept", "application/json")
+        .basic_auth(USER, Some(PASSWORD));
+    if let Some(b) = body {
+        rb = rb
+            .header("Content-Type", "application/json")
+            .body(b.to_string());
+    }
+    send(rb)
+}
+
+fn machine_state(s: &Server, id: &str) -> Option<String> {
+    let r = cimi(s, "GET", &format!("/cimi/machines/{id}"), None);
+    (r.status == 200).then(|| r.json()["state"].as_str().unwrap_or("").to_owned())
+}
+
+#[test]
+fn cimi_tooling_against_an_ovirt_engine() {
+    let (engine, s) = start();
+
+    let r = cimi(&s, "GET", "/cimi/machine_images", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains(fake::TEMPLATE_ID) && r.body.contains(fake::TEMPLATE2_ID),
+        "{}",
+        r.body
+    );
+
+    let create = json!({
+        "resourceURI": "http://schemas.dmtf.org/cimi/1/MachineCreate",
+        "name": "cimi-vm",
+        "machineTemplate": {
+            "machineConfig": { "href": s.url("/cimi/machine_configurations/SERVER") },
+            "machineImage": { "href": s.url(&format!("/cimi/machine_images/{}", fake::TEMPLATE_ID)) }
+        }
+    });
+    let r = cimi(&s, "POST", "/cimi/machines", Some(&create));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let before: Vec<String> = [fake::VM_OFF_ID, fake::VM_ON_ID]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let id = engine
+        .vm_ids()
+        .into_iter()
+        .find(|i| !before.contains(i))
+        .expect("a new VM");
+    assert_eq!(engine.vm_name(&id).as_deref(), Some("cimi-vm"));
+
+    eventually("the machine to be stopped", || {
+        (machine_state(&s, &id)? == "STOPPED").then_some(())
+    });
+    let r = cimi(&s, "POST", &format!("/cimi/machines/{id}/start"), None);
+    assert!(
+        r.status == 202 || r.status == 200,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    eventually("the machine to start", || {
+        (machine_state(&s, &id)? == "STARTED").then_some(())
+    });
+    let r = cimi(&s, "POST", &format!("/cimi/machines/{id}/stop"), None);
+    assert!(
+        r.status == 202 || r.status == 200,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    eventually("the machine to stop", || {
+        (machine_state(&s, &id)? == "STOPPED").then_some(())
+    });
+    let r = cimi(&s, "DELETE", &format!("/cimi/machines/{id}"), None);
+    assert!(r.status < 300, "{} {}", r.status, r.body);
+    eventually("the engine to delete the VM", || {
+        (!engine.vm_ids().contains(&id)).then_some(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// /api
+
+fn api(s: &Server, method: &str, path: &str, form: &[(&str, &str)]) -> Resp {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut rb = client()
+        .request(m, s.url(path))
+        .header("Accept", "application/xml")
+        .basic_auth(USER, Some(PASSWORD));
+    if !form.is_empty() {
+        rb = rb.form(form);
+    }
+    send(rb)
+}
+
+fn api_state(s: &Server, id: &str) -> String {
+    let r = api(s, "GET", &format!("/api/instances/{id}"), &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    texts(&r.body, "state").first().cloned().unwrap_or_default()
+}
+
+#[test]
+fn deltacloud_api_against_an_ovirt_engine() {
+    let (engine, s) = start();
+
+    let r = api(&s, "GET", "/api/realms", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(fake::CLUSTER_ID) && r.body.contains("newd1_cluster"));
+    assert!(
+        !r.body.contains(fake::OTHER_CLUSTER_ID),
+        "other data center"
+    );
+
+    let r = api(&s, "GET", "/api/images", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("template_cd1") && r.body.contains("template_cd2"));
+
+    let r = api(&s, "GET", "/api/hardware_profiles", &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("SERVER") && r.body.contains("DESKTOP"));
+
+    let r = api(
+        &s,
+        "POST",
+        "/api/instances",
+        &[
+            ("image_id", fake::TEMPLATE_ID),
+            ("realm_id", fake::CLUSTER_ID),
+            ("name", "api-vm"),
+            ("hwp_id", "SERVER"),
+            ("hwp_memory", "2048"),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let doc = xml(&r.body);
+    let id = doc
+        .root_element()
+        .attribute("id")
+        .unwrap_or_else(|| panic!("{}", r.body))
+        .to_owned();
+    assert_eq!(engine.vm_name(&id).as_deref(), Some("api-vm"));
+
+    eventually("STOPPED", || {
+        (api_state(&s, &id) == "STOPPED").then_some(())
+    });
+    let r = api(&s, "POST", &format!("/api/instances/{id}/start"), &[]);
+    assert!(matches!(r.status, 202 | 303), "{} {}", r.status, r.body);
+    eventually("RUNNING", || {
+        (api_state(&s, &id) == "RUNNING").then_some(())
+    });
+    let r = api(&s, "POST", &format!("/api/instances/{id}/reboot"), &[]);
+    assert!(matches!(r.status, 202 | 303), "{} {}", r.status, r.body);
+    eventually("RUNNING again", || {
+        (api_state(&s, &id) == "RUNNING").then_some(())
+    });
+    let r = api(&s, "POST", &format!("/api/instances/{id}/stop"), &[]);
+    assert!(matches!(r.status, 202 | 303), "{} {}", r.status, r.body);
+    eventually("STOPPED again", || {
+        (api_state(&s, &id) == "STOPPED").then_some(())
+    });
+    let r = api(&s, "DELETE", &format!("/api/instances/{id}"), &[]);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(!engine.vm_ids().contains(&id));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine faults, in each frontend's format
+
+#[test]
+fn engine_faults_in_each_frontend() {
+    let (engine, s) = start();
+
+    // 401 from the engine.
+    let r = send(
+        client()
+            .get(s.url("/api/instances"))
+            .header("Accept", "application/xml")
+            .basic_auth(USER, Some("wrong")),
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = ec2_as(&s, USER, "wrong", &[("Action", "DescribeInstances")]);
+    assert_eq!(ec2_error(&r), ("AuthFailure".to_owned(), 401));
+    let r = send(
+        client()
+            .get(s.url("/cimi/machines"))
+            .header("Accept", "application/json")
+            .basic_auth(USER, Some("wrong")),
+    );
+    assert_eq!(r.status, 401, "{}", r.body);
+
+    // A VM the engine does not have (404 there).
+    let missing = "0bad0bad-0000-4000-8000-000000000000";
+    let r = api(&s, "GET", &format!("/api/instances/{missing}"), &[]);
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = ec2(
+        &s,
+        &[("Action", "DescribeInstances"), ("InstanceId.1", missing)],
+    );
+    let (code, status) = ec2_error(&r);
+    assert_eq!((code.as_str(), status), ("InvalidInstanceID.NotFound", 400));
+    let r = cimi(&s, "GET", &format!("/cimi/machines/{missing}"), None);
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // An action the VM's state does not allow (vm_on is running).
+    let r = api(
+        &s,
+        "POST",
+        &format!("/api/instances/{}/start", fake::VM_ON_ID),
+        &[],
+    );
+    assert_eq!(r.status, 405, "{}", r.body);
+    let r = cimi(
+        &s,
+        "POST",
+        &format!("/cimi/machines/{}/start", fake::VM_ON_ID),
+        None,
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    // /ec2 does not consult the state machine: the engine refuses, and its refusal maps
+    // (vm_off is down, the engine cannot reboot it).
+    let r = ec2(
+        &s,
+        &[
+            ("Action", "RebootInstances"),
+            ("InstanceId.1", fake::VM_OFF_ID),
+        ],
+    );
+    let (code, status) = ec2_error(&r);
+    assert_eq!(status, 400, "{code}: {}", r.body);
+    assert!(code.starts_with("Incorrect"), "{code}");
+    // TerminateInstances of a running VM: the engine refuses to delete it, so the frontend
+    // shuts it down first (EC2 semantics), and the VM is gone.
+    let r = ec2(
+        &s,
+        &[
+            ("Action", "TerminateInstances"),
+            ("InstanceId.1", fake::VM_ON_ID),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!engine.vm_ids().contains(&fake::VM_ON_ID.to_owned()));
+
+    // A hung engine: 504 within the configured timeout (2 s), in each format.
+    engine.set_hang(true);
+    let started = std::time::Instant::now();
+    let r = api(&s, "GET", "/api/realms", &[]);
+    assert_eq!(r.status, 504, "{}", r.body);
+    // EC2 has no 504: its frontend answers the provider timeout as `Unavailable`.
+    let r = ec2(&s, &[("Action", "DescribeAvailabilityZones")]);
+    let (code, status) = ec2_error(&r);
+    assert_eq!(code, "Unavailable");
+    assert!(status >= 500, "{status}");
+    let r = cimi(&s, "GET", "/cimi/machines", None);
+    assert_eq!(r.status, 504, "{}", r.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "three calls, 2 s timeout each: {:?}",
+        started.elapsed()
+    );
+}
