@@ -199,18 +199,17 @@ impl Default for Items<TagDto> {
 
 impl Cx<'_> {
     async fn tag_map(&self) -> Ec2Result<HashMap<String, Vec<TagDto>>> {
-        let scope = self.scope.clone();
         let rows = self
             .state
             .store
-            .run(move |s| s.tags(&scope))
+            .tags_cached(&self.scope)
             .await
             .map_err(store_err)?;
         let mut out: HashMap<String, Vec<TagDto>> = HashMap::new();
-        for r in rows {
-            out.entry(r.resource_id).or_default().push(TagDto {
-                key: r.key,
-                value: r.value,
+        for r in rows.iter() {
+            out.entry(r.resource_id.clone()).or_default().push(TagDto {
+                key: r.key.clone(),
+                value: r.value.clone(),
             });
         }
         Ok(out)

@@ -94,10 +94,10 @@ impl Ec2State {
         }
     }
 
-    /// The stored credential of `access_key`, else a built-in one.
+    /// The stored credential of `access_key`, else a built-in one. Goes through the store's
+    /// read cache: this runs on every signed request.
     async fn lookup(&self, access_key: &str) -> Ec2Result<Option<CredentialRecord>> {
-        let ak = access_key.to_owned();
-        let stored = self.store.run(move |s| s.lookup(&ak)).await.map_err(|e| {
+        let stored = self.store.lookup_cached(access_key).await.map_err(|e| {
             tracing::error!(error = %e, "EC2 credential lookup failed");
             Ec2Error::internal()
         })?;
@@ -122,8 +122,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Ec2State>) {
     );
 }
 
+/// A random (v4) UUID from the thread-local CSPRNG: `Uuid::new_v4` asks the kernel
+/// (`getrandom`) for every request, a system call on the hot path for an id that only needs to
+/// be unique.
 fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 fn respond(status: u16, request_id: &str, xml: String) -> HttpResponse {

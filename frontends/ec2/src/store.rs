@@ -12,13 +12,29 @@
 //! The encryption key comes from configuration or from `<data_dir>/ec2.key`, created with mode
 //! 0600 at first start. Every call that touches SQLite is blocking; async callers go through
 //! [`Store::run`], which uses `spawn_blocking`.
+//!
+//! **Read cache.** Every signed request needs its access key's secret, and every
+//! `Describe*` its scope's tags. Asking SQLite each time costs two thread hand-offs to the
+//! blocking pool plus two decryptions per request, which capped the SigV4 benchmark at about
+//! an eighth of the HTTP stack's throughput. [`Store::lookup_cached`] and [`Store::tags_cached`]
+//! therefore answer from memory when they can:
+//! * every write through this `Store` (any clone) empties the cache and bumps a generation
+//!   counter, and a read that raced with a write does not store its (possibly old) result, so
+//!   this process always sees its own writes at once;
+//! * an entry is trusted for at most [`CACHE_TTL`], so writes by *another* process
+//!   (`deltacloudd credentials add/remove` against a running server) take effect within that
+//!   time;
+//! * at most [`CACHE_MAX_ENTRIES`] entries per kind are kept, so requests naming random access
+//!   keys cannot grow memory; when full, results are simply not cached.
 
 use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use deltacloud_core::Secret;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// Database file name inside the data directory.
@@ -26,6 +42,11 @@ pub const DB_FILE: &str = "ec2.db";
 /// Key file name inside the data directory.
 pub const KEY_FILE: &str = "ec2.key";
 const NONCE_LEN: usize = 24;
+/// How long a cached credential or tag list is trusted without asking SQLite again; the bound
+/// on how late a change made by another process (the `credentials` subcommand) is seen.
+pub const CACHE_TTL: Duration = Duration::from_secs(1);
+/// Most cached entries per kind (credentials, tag scopes).
+pub const CACHE_MAX_ENTRIES: usize = 1024;
 
 /// Errors of the store. Messages name files and keys, never secrets.
 #[derive(Debug, thiserror::Error)]
@@ -162,11 +183,62 @@ impl StoreKey {
     }
 }
 
-/// The store. Cheap to clone; all clones share one connection.
+/// The store. Cheap to clone; all clones share one connection and one read cache.
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     cipher: Arc<XChaCha20Poly1305>,
+    cache: Arc<Mutex<ReadCache>>,
+    ttl: Duration,
+}
+
+/// A cached read and when it was made.
+struct Entry<T> {
+    at: Instant,
+    value: T,
+}
+
+/// Recent reads (see the module docs). `None` credentials are cached too: the backend's
+/// built-in users (the mock's `mockuser`) are not stored, and each of their requests would
+/// otherwise go to SQLite to learn that.
+#[derive(Default)]
+struct ReadCache {
+    /// Bumped by every write; a read started under an older generation is not cached.
+    generation: u64,
+    credentials: HashMap<String, Entry<Option<CredentialRecord>>>,
+    tags: HashMap<String, Entry<Arc<Vec<TagRow>>>>,
+}
+
+impl ReadCache {
+    fn invalidate(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.credentials.clear();
+        self.tags.clear();
+    }
+}
+
+/// The fresh value of `key` in `map`, if any.
+fn fresh<T: Clone>(map: &HashMap<String, Entry<T>>, key: &str, ttl: Duration) -> Option<T> {
+    map.get(key)
+        .filter(|e| e.at.elapsed() < ttl)
+        .map(|e| e.value.clone())
+}
+
+/// Store `value` unless the map is full even after dropping stale entries.
+fn remember<T>(
+    map: &mut HashMap<String, Entry<T>>,
+    key: &str,
+    value: T,
+    at: Instant,
+    ttl: Duration,
+) {
+    if map.len() >= CACHE_MAX_ENTRIES && !map.contains_key(key) {
+        map.retain(|_, e| e.at.elapsed() < ttl);
+        if map.len() >= CACHE_MAX_ENTRIES {
+            return;
+        }
+    }
+    map.insert(key.to_owned(), Entry { at, value });
 }
 
 impl std::fmt::Debug for Store {
@@ -212,10 +284,23 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         let cipher = XChaCha20Poly1305::new_from_slice(key.0.as_ref())
             .map_err(|_| StoreError::BadKey("wrong length".into()))?;
-        Ok(Self {
+        Ok(Self::from_parts(conn, cipher))
+    }
+
+    fn from_parts(conn: Connection, cipher: XChaCha20Poly1305) -> Self {
+        Self {
             conn: Arc::new(Mutex::new(conn)),
             cipher: Arc::new(cipher),
-        })
+            cache: Arc::new(Mutex::new(ReadCache::default())),
+            ttl: CACHE_TTL,
+        }
+    }
+
+    /// The same store with another cache lifetime (tests; `Duration::ZERO` disables caching).
+    #[must_use]
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
     }
 
     /// An in-memory store (tests).
@@ -228,10 +313,67 @@ impl Store {
         let key = StoreKey::generate();
         let cipher = XChaCha20Poly1305::new_from_slice(key.0.as_ref())
             .map_err(|_| StoreError::BadKey("wrong length".into()))?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            cipher: Arc::new(cipher),
-        })
+        Ok(Self::from_parts(conn, cipher))
+    }
+
+    fn cache(&self) -> Result<std::sync::MutexGuard<'_, ReadCache>, StoreError> {
+        self.cache
+            .lock()
+            .map_err(|_| StoreError::Task("cache lock poisoned".into()))
+    }
+
+    /// Forget every cached read; called after each write, while the connection lock is still
+    /// held, so no reader can fetch the old row and cache it after the write.
+    fn invalidate(&self) -> Result<(), StoreError> {
+        self.cache()?.invalidate();
+        Ok(())
+    }
+
+    /// [`Store::lookup`] through the read cache; only a miss leaves the async runtime.
+    ///
+    /// # Errors
+    /// As [`Store::lookup`], or `Task` if the blocking task died.
+    pub async fn lookup_cached(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<CredentialRecord>, StoreError> {
+        let generation = {
+            let c = self.cache()?;
+            if let Some(hit) = fresh(&c.credentials, access_key, self.ttl) {
+                return Ok(hit);
+            }
+            c.generation
+        };
+        let ak = access_key.to_owned();
+        let at = Instant::now();
+        let rec = self.run(move |s| s.lookup(&ak)).await?;
+        let mut c = self.cache()?;
+        if c.generation == generation {
+            remember(&mut c.credentials, access_key, rec.clone(), at, self.ttl);
+        }
+        Ok(rec)
+    }
+
+    /// [`Store::tags`] through the read cache; only a miss leaves the async runtime.
+    ///
+    /// # Errors
+    /// As [`Store::tags`], or `Task` if the blocking task died.
+    pub async fn tags_cached(&self, scope: &str) -> Result<Arc<Vec<TagRow>>, StoreError> {
+        let generation = {
+            let c = self.cache()?;
+            if let Some(hit) = fresh(&c.tags, scope, self.ttl) {
+                return Ok(hit);
+            }
+            c.generation
+        };
+        let sc = scope.to_owned();
+        let at = Instant::now();
+        let rows = Arc::new(self.run(move |s| s.tags(&sc)).await?);
+        let mut c = self.cache()?;
+        if c.generation == generation {
+            remember(&mut c.tags, scope, Arc::clone(&rows), at, self.ttl);
+        }
+        Ok(rows)
     }
 
     fn with<T>(
@@ -243,6 +385,21 @@ impl Store {
             .lock()
             .map_err(|_| StoreError::Task("connection lock poisoned".into()))?;
         f(&mut guard)
+    }
+
+    /// [`Store::with`] for a write: the read cache is emptied afterwards (also when the write
+    /// failed, which costs nothing but a few cache misses), still under the connection lock.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Task("connection lock poisoned".into()))?;
+        let out = f(&mut guard);
+        self.invalidate()?;
+        out
     }
 
     /// Run a blocking store call off the async reactor.
@@ -319,7 +476,7 @@ impl Store {
         }
         let secret = self.seal(&rec.access_key, rec.secret.expose())?;
         let password = self.seal(&rec.access_key, rec.identity.password.expose())?;
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "INSERT INTO credentials (access_key, secret, driver, provider, backend_user, backend_password)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -343,7 +500,7 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub fn remove(&self, access_key: &str) -> Result<bool, StoreError> {
-        self.with(|c| {
+        self.write(|c| {
             Ok(c.execute(
                 "DELETE FROM credentials WHERE access_key = ?1",
                 [access_key],
@@ -415,7 +572,7 @@ impl Store {
         resource_type: &str,
         tags: &[(String, String)],
     ) -> Result<(), StoreError> {
-        self.with(|c| {
+        self.write(|c| {
             let tx = c.transaction()?;
             for (k, v) in tags {
                 tx.execute(
@@ -440,7 +597,7 @@ impl Store {
         resource_id: &str,
         tags: &[(String, Option<String>)],
     ) -> Result<(), StoreError> {
-        self.with(|c| {
+        self.write(|c| {
             let tx = c.transaction()?;
             if tags.is_empty() {
                 tx.execute(
@@ -553,6 +710,74 @@ mod tests {
         assert!(other.remove("AKIDTEST").unwrap());
         assert!(!other.remove("AKIDTEST").unwrap());
         assert!(other.list().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn cached_reads_see_this_process_writes_at_once() {
+        let s = Store::in_memory()
+            .unwrap()
+            .with_cache_ttl(Duration::from_secs(3600));
+        assert!(s.lookup_cached("AKC").await.unwrap().is_none());
+        s.add(&rec("AKC", "first")).unwrap();
+        let got = s.lookup_cached("AKC").await.unwrap().unwrap();
+        assert_eq!(got.secret.expose(), "first");
+        // A clone shares the cache: a write through it invalidates for everybody.
+        s.clone().add(&rec("AKC", "second")).unwrap();
+        let got = s.lookup_cached("AKC").await.unwrap().unwrap();
+        assert_eq!(got.secret.expose(), "second");
+        assert!(s.remove("AKC").unwrap());
+        assert!(s.lookup_cached("AKC").await.unwrap().is_none());
+
+        assert!(s.tags_cached("mock/").await.unwrap().is_empty());
+        s.put_tags("mock/", "i1", "instance", &[("k".into(), "v".into())])
+            .unwrap();
+        let t = s.tags_cached("mock/").await.unwrap();
+        assert_eq!((t.len(), t[0].value.as_str()), (1, "v"));
+        s.delete_tags("mock/", "i1", &[]).unwrap();
+        assert!(s.tags_cached("mock/").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn another_process_writes_are_seen_within_the_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StoreKey::load_or_create(dir.path()).unwrap();
+        let server = Store::open(dir.path(), &key)
+            .unwrap()
+            .with_cache_ttl(Duration::from_millis(200));
+        // Stands in for `deltacloudd credentials add/remove` run while the server is up.
+        let cli = Store::open(dir.path(), &key).unwrap();
+        assert!(server.lookup_cached("AKX").await.unwrap().is_none());
+        cli.add(&rec("AKX", "s3cret")).unwrap();
+        assert!(
+            server.lookup_cached("AKX").await.unwrap().is_none(),
+            "within the TTL the cached answer stands"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(server.lookup_cached("AKX").await.unwrap().is_some());
+        assert!(cli.remove("AKX").unwrap());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(
+            server.lookup_cached("AKX").await.unwrap().is_none(),
+            "a revoked key stops working after the TTL"
+        );
+        // With a zero TTL nothing is served from memory.
+        let uncached = server.with_cache_ttl(Duration::ZERO);
+        cli.add(&rec("AKX", "again")).unwrap();
+        assert!(uncached.lookup_cached("AKX").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn cache_does_not_grow_with_unknown_keys() {
+        let s = Store::in_memory()
+            .unwrap()
+            .with_cache_ttl(Duration::from_secs(3600));
+        for i in 0..CACHE_MAX_ENTRIES + 50 {
+            assert!(s.lookup_cached(&format!("AK{i}")).await.unwrap().is_none());
+        }
+        assert_eq!(s.cache().unwrap().credentials.len(), CACHE_MAX_ENTRIES);
+        // Still correct for keys that did not fit.
+        s.add(&rec("AK9999", "x")).unwrap();
+        assert!(s.lookup_cached("AK9999").await.unwrap().is_some());
     }
 
     #[test]

@@ -16,7 +16,9 @@ use serde::Serialize;
 /// # Errors
 /// Only if serialization fails, which these plain structs do not cause.
 pub fn to_document<T: Serialize>(root: &str, value: &T) -> Result<String, quick_xml::SeError> {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    // Most documents (DescribeInstances of a handful of instances) fit without regrowing.
+    let mut s = String::with_capacity(8 * 1024);
+    s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let mut ser = quick_xml::se::Serializer::with_root(&mut s, Some(root))?;
     ser.indent(' ', 2);
     value.serialize(ser)?;

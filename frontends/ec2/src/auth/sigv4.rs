@@ -29,7 +29,6 @@
 use super::{ParsedTime, Signature, hmac_sha256, parse_amz_date};
 use crate::error::{Ec2Error, Ec2Result};
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// Allowed clock skew between client and server.
@@ -256,6 +255,14 @@ pub fn check_time(c: &V4Claims, now: i64) -> Ec2Result<()> {
 #[must_use]
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
     let mut out = String::with_capacity(input.len());
+    uri_encode_into(&mut out, input, keep_slash);
+    out
+}
+
+/// [`uri_encode`] appending to `out`, so the canonical request is built in one buffer (this
+/// runs for every parameter of every signed request).
+fn uri_encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in input {
         if b.is_ascii_alphanumeric()
             || matches!(b, b'-' | b'_' | b'.' | b'~')
@@ -263,10 +270,11 @@ pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
         {
             out.push(char::from(b));
         } else {
-            let _ = write!(out, "%{b:02X}");
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
         }
     }
-    out
 }
 
 /// Remove `.`/`..` segments and empty segments, keeping a trailing slash (the "normalized"
@@ -294,31 +302,48 @@ pub fn normalize_path(path: &str) -> String {
 /// The canonical query string of a raw query (`drop_signature` for the presigned form).
 #[must_use]
 pub fn canonical_query(raw: &str, drop_signature: bool) -> String {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-        .filter(|(k, _)| !(drop_signature && k == "X-Amz-Signature"))
-        .map(|(k, v)| {
-            (
-                uri_encode(k.as_bytes(), false),
-                uri_encode(v.as_bytes(), false),
-            )
-        })
-        .collect();
-    pairs.sort();
-    let mut out = String::new();
-    for (i, (k, v)) in pairs.iter().enumerate() {
+    let mut out = String::with_capacity(raw.len() + 16);
+    canonical_query_into(&mut out, raw, drop_signature);
+    out
+}
+
+/// [`canonical_query`] appending to `out`. Every pair is encoded once into a scratch buffer and
+/// sorted as `(key, value)` ranges of it, rather than as two `String`s per pair.
+fn canonical_query_into(out: &mut String, raw: &str, drop_signature: bool) {
+    let mut scratch = String::with_capacity(raw.len() + 16);
+    // (key start, key end = value start, value end) in `scratch`.
+    let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        if drop_signature && k == "X-Amz-Signature" {
+            continue;
+        }
+        let start = scratch.len();
+        uri_encode_into(&mut scratch, k.as_bytes(), false);
+        let mid = scratch.len();
+        uri_encode_into(&mut scratch, v.as_bytes(), false);
+        pairs.push((start, mid, scratch.len()));
+    }
+    let key = |&(a, b, c): &(usize, usize, usize)| (&scratch[a..b], &scratch[b..c]);
+    pairs.sort_unstable_by(|x, y| key(x).cmp(&key(y)));
+    for (i, p) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
+        let (k, v) = key(p);
         out.push_str(k);
         out.push('=');
         out.push_str(v);
     }
-    out
 }
 
-/// A header value as canonicalized: trimmed, inner runs of spaces collapsed.
-fn canonical_value(v: &str) -> String {
-    v.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+/// Append a header value as canonicalized: trimmed, inner runs of spaces collapsed.
+fn push_canonical_value(out: &mut String, v: &str) {
+    for (i, word) in v.split_ascii_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
 }
 
 fn hex_sha256(data: &[u8]) -> String {
@@ -331,27 +356,38 @@ fn hex_sha256(data: &[u8]) -> String {
 /// `IncompleteSignature` when a signed header is absent; `SignatureDoesNotMatch` when
 /// `x-amz-content-sha256` disagrees with the body.
 pub fn canonical_request(parts: &HttpParts<'_>, c: &V4Claims) -> Ec2Result<String> {
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(256 + parts.query.len());
     out.push_str(parts.method);
     out.push('\n');
-    out.push_str(&uri_encode(normalize_path(parts.path).as_bytes(), true));
+    uri_encode_into(&mut out, normalize_path(parts.path).as_bytes(), true);
     out.push('\n');
-    out.push_str(&canonical_query(parts.query, c.presigned_expires.is_some()));
+    canonical_query_into(&mut out, parts.query, c.presigned_expires.is_some());
     out.push('\n');
     for name in &c.signed_headers {
-        let values: Vec<String> = parts.header_values(name).map(canonical_value).collect();
-        if values.is_empty() {
+        out.push_str(name);
+        out.push(':');
+        let mut any = false;
+        for v in parts.header_values(name) {
+            if any {
+                out.push(',');
+            }
+            push_canonical_value(&mut out, v);
+            any = true;
+        }
+        if !any {
             return Err(Ec2Error::incomplete_signature(format!(
                 "Signed header '{name}' is missing from the request"
             )));
         }
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&values.join(","));
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&c.signed_headers.join(";"));
+    for (i, name) in c.signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
     out.push('\n');
     let body_hash = hex_sha256(parts.body);
     match parts.header("x-amz-content-sha256").map(str::trim) {
