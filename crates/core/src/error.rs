@@ -46,6 +46,9 @@ pub enum ErrorKind {
     ProviderError,
     /// The provider did not answer in time (504).
     ProviderTimeout,
+    /// The provider refused the request because the caller exceeds its request rate
+    /// (EC2 `RequestLimitExceeded`, `Throttling`); retrying later may succeed (503).
+    ProviderThrottled,
     /// A bug or unexpected condition inside the gateway (500).
     Internal,
 }
@@ -63,7 +66,7 @@ impl ErrorKind {
             | Self::InvalidState
             | Self::Conflict
             | Self::NotSupported => Fault::Client,
-            Self::ProviderError | Self::ProviderTimeout => Fault::Provider,
+            Self::ProviderError | Self::ProviderTimeout | Self::ProviderThrottled => Fault::Provider,
             Self::Internal => Fault::Internal,
         }
     }
@@ -164,6 +167,11 @@ impl Error {
 
     pub fn provider_timeout(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::ProviderTimeout, message)
+    }
+
+    /// The provider throttled the caller; the message is the provider's own.
+    pub fn provider_throttled(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ProviderThrottled, message)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {

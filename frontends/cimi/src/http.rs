@@ -113,6 +113,7 @@ impl From<Error> for CimiError {
             ErrorKind::NotSupported => StatusCode::NOT_IMPLEMENTED,
             ErrorKind::ProviderError => StatusCode::BAD_GATEWAY,
             ErrorKind::ProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::ProviderThrottled => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {

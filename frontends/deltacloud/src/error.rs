@@ -36,6 +36,7 @@ const BACKEND: &str = "Deltacloud::Exceptions::BackendError";
 const NOT_IMPLEMENTED: &str = "Deltacloud::Exceptions::NotImplemented";
 const PROVIDER: &str = "Deltacloud::Exceptions::ProviderError";
 const TIMEOUT: &str = "Deltacloud::Exceptions::ProviderTimeout";
+const UNAVAILABLE: &str = "Deltacloud::Exceptions::ServiceUnavailable";
 
 /// The generic message for a status (§7.3): what the framework says when it decides the status
 /// itself, and what every error on an index route says.
@@ -52,6 +53,7 @@ pub(crate) fn reason(status: StatusCode) -> &'static str {
         500 => "Internal Server Error",
         501 => "Not Supported",
         502 => "Backend Server Error",
+        503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => status.canonical_reason().unwrap_or("Error"),
     }
@@ -69,6 +71,7 @@ fn classify(kind: ErrorKind) -> (StatusCode, &'static str) {
         ErrorKind::NotSupported => (StatusCode::NOT_IMPLEMENTED, NOT_IMPLEMENTED),
         ErrorKind::ProviderError => (StatusCode::BAD_GATEWAY, PROVIDER),
         ErrorKind::ProviderTimeout => (StatusCode::GATEWAY_TIMEOUT, TIMEOUT),
+        ErrorKind::ProviderThrottled => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
         ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, BACKEND),
     }
 }
@@ -83,6 +86,7 @@ fn class_of_status(status: StatusCode) -> &'static str {
         409 => CONFLICT,
         501 => NOT_IMPLEMENTED,
         502 => PROVIDER,
+        503 => UNAVAILABLE,
         504 => TIMEOUT,
         _ => BACKEND,
     }

@@ -191,6 +191,8 @@ impl Ec2Error {
                 503,
                 "The server is overloaded or the backend cloud is unavailable",
             ),
+            // EC2's own throttling code, which SDKs back off and retry on.
+            ErrorKind::ProviderThrottled => Self::new("RequestLimitExceeded", 503, msg),
             ErrorKind::Internal => Self::internal(),
         }
     }
