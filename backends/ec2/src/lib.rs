@@ -24,9 +24,12 @@
 //!   local Eucalyptus) work without it.
 
 pub mod client;
+mod cloudwatch;
 mod compute;
+mod elb;
 pub mod endpoint;
 mod network;
+mod s3;
 mod storage;
 pub mod wire;
 
@@ -35,7 +38,7 @@ mod tests;
 
 use async_trait::async_trait;
 use client::{Call, Params, QueryClient};
-use deltacloud_core::driver::{Buckets, LoadBalancers, Metrics, Networks};
+use deltacloud_core::driver::Networks;
 use deltacloud_core::{
     Capability, CapabilitySet, Credentials, Driver, DriverFactory, DriverFeature, DriverInfo,
     DriverSettings, Error, ErrorKind, FeatureName, HardwareProfile, HardwareProperty,
@@ -313,7 +316,15 @@ impl Ec2Driver {
             flavor,
             client: QueryClient::new(timeout)?,
             profiles,
-            capabilities: CapabilitySet::new(CAPABILITIES),
+            capabilities: CapabilitySet::new(
+                &[
+                    CAPABILITIES,
+                    s3::CAPABILITIES,
+                    elb::CAPABILITIES,
+                    cloudwatch::CAPABILITIES,
+                ]
+                .concat(),
+            ),
             features: features.iter().copied().map(DriverFeature::new).collect(),
             machine: ec2_state_machine(),
         })
@@ -382,12 +393,6 @@ impl deltacloud_core::driver::HardwareProfiles for Ec2Driver {
     }
 }
 
-/// S3 is not wired yet: every bucket call answers the typed not-supported error.
-impl Buckets for Ec2Driver {}
-/// Classic ELB is not wired yet.
-impl LoadBalancers for Ec2Driver {}
-/// CloudWatch is not wired yet.
-impl Metrics for Ec2Driver {}
 /// VPCs are listed only as realms (`zone:subnet`).
 impl Networks for Ec2Driver {}
 

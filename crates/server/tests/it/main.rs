@@ -13,6 +13,8 @@ mod common;
 mod config;
 mod ec2;
 mod ec2_backend;
+mod ec2_elb;
+mod ec2_s3;
 mod explorer;
 mod lifecycle;
 mod network;

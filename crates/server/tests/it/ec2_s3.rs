@@ -1,0 +1,1 @@
+//! ec2 backend against moto: see the module docs of `ec2_backend`.
