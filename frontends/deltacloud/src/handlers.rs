@@ -84,6 +84,35 @@ impl Cx<'_> {
         Ok(Reply::new(status).body(body, self.format.content_type()))
     }
 
+    /// A collection listing in the three formats. Index handlers differ only in their item
+    /// renderers, so the assembly (buffer sizing, the JSON wrapper, the runtime header) is
+    /// written once, here.
+    pub(crate) fn list_reply<'l, T, XI, XD, J>(
+        &'l self,
+        (list, runtime): (&'l [T], Duration),
+        (xml_item, xml_doc): (impl Fn(&'l T) -> XI, impl FnOnce(Vec<XI>) -> XD),
+        (key, json_item): (&'static str, impl Fn(&'l T) -> J),
+        html: impl FnOnce() -> Page,
+    ) -> Result<Reply, ApiError>
+    where
+        XD: serde::Serialize,
+        J: serde::Serialize,
+    {
+        self.render(
+            StatusCode::OK,
+            || {
+                let doc = xml_doc(list.iter().map(xml_item).collect());
+                xml::render_sized(&doc, true, list.len())
+            },
+            || {
+                let items: Vec<J> = list.iter().map(json_item).collect();
+                json::render_sized(&Wrap(key, items), list.len())
+            },
+            html,
+        )
+        .map(|r| r.runtime(Some(runtime)))
+    }
+
     fn render_key(&self) -> Option<(&Memos, RenderKey<'_>)> {
         // Browsers do not poll; HTML pages are not worth keeping.
         let memos = self

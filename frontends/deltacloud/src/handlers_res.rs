@@ -235,22 +235,12 @@ async fn volumes_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
             .storage_volumes(cx.rctx, &cx.filter(&["id", "state"])),
     )
     .await?;
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list.iter().map(|v| x::VolumeXml::new(cx.urls, v)).collect();
-            xml::render_sized(&x::VolumesXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::VolumeJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("storage_volumes", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::VolumeXml::new(cx.urls, v), x::VolumesXml::new),
+        ("storage_volumes", |v| j::VolumeJson::new(cx.urls, v)),
         || h::volumes(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn volume_reply(
@@ -331,25 +321,12 @@ async fn volumes_detach(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 
 async fn snapshots_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.storage_snapshots(cx.rctx, &cx.filter(&["id"]))).await?;
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list
-                .iter()
-                .map(|v| x::SnapshotXml::new(cx.urls, v))
-                .collect();
-            xml::render_sized(&x::SnapshotsXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::SnapshotJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("storage_snapshots", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::SnapshotXml::new(cx.urls, v), x::SnapshotsXml::new),
+        ("storage_snapshots", |v| j::SnapshotJson::new(cx.urls, v)),
         || h::snapshots(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn snapshot_reply(
@@ -387,22 +364,12 @@ async fn snapshots_create(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 
 async fn buckets_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.buckets(cx.rctx, &cx.filter(&["id"]))).await?;
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list.iter().map(|v| x::BucketXml::new(cx.urls, v)).collect();
-            xml::render_sized(&x::BucketsXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::BucketJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("buckets", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::BucketXml::new(cx.urls, v), x::BucketsXml::new),
+        ("buckets", |v| j::BucketJson::new(cx.urls, v)),
         || h::buckets(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn bucket_reply(
@@ -811,25 +778,12 @@ async fn blobs_destroy(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 async fn addresses_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.addresses(cx.rctx, &cx.filter(&["id"]))).await?;
     let c = caps(cx);
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list
-                .iter()
-                .map(|v| x::AddressXml::new(cx.urls, v, c))
-                .collect();
-            xml::render_sized(&x::AddressesXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::AddressJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("addresses", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::AddressXml::new(cx.urls, v, c), x::AddressesXml::new),
+        ("addresses", |v| j::AddressJson::new(cx.urls, v)),
         || h::addresses(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn address_reply(
@@ -863,25 +817,15 @@ async fn addresses_create(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 async fn firewalls_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.firewalls(cx.rctx, &cx.filter(&["id"]))).await?;
     let c = caps(cx);
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list
-                .iter()
-                .map(|v| x::FirewallXml::new(cx.urls, v, c, true))
-                .collect();
-            xml::render_sized(&x::FirewallsXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::FirewallJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("firewalls", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (
+            |v| x::FirewallXml::new(cx.urls, v, c, true),
+            x::FirewallsXml::new,
+        ),
+        ("firewalls", |v| j::FirewallJson::new(cx.urls, v)),
         || h::firewalls(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn firewall_reply(
@@ -994,25 +938,17 @@ async fn lbs_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.load_balancers(cx.rctx, &cx.filter(&["id"]))).await?;
     let members = lb_members(cx, &list).await;
     let c = caps(cx);
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list
-                .iter()
-                .map(|v| x::LoadBalancerXml::new(cx.urls, v, c))
-                .collect();
-            xml::render_sized(&x::LoadBalancersXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::LoadBalancerJson::new(cx.urls, v, &members, cx.traits))
-                .collect();
-            json::render_sized(&Wrap("load_balancers", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (
+            |v| x::LoadBalancerXml::new(cx.urls, v, c),
+            x::LoadBalancersXml::new,
+        ),
+        ("load_balancers", |v| {
+            j::LoadBalancerJson::new(cx.urls, v, &members, cx.traits)
+        }),
         || h::load_balancers(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 async fn lb_reply(
@@ -1083,22 +1019,12 @@ async fn lbs_member(cx: &Cx<'_>, op: Op) -> Result<Reply, ApiError> {
 
 async fn metrics_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.metrics(cx.rctx, &cx.filter(&["id"]))).await?;
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list.iter().map(|v| x::MetricXml::new(cx.urls, v)).collect();
-            xml::render_sized(&x::MetricsXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::MetricJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("metrics", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::MetricXml::new(cx.urls, v), x::MetricsXml::new),
+        ("metrics", |v| j::MetricJson::new(cx.urls, v)),
         || h::metrics(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 async fn metrics_show(cx: &Cx<'_>) -> Result<Reply, ApiError> {
@@ -1120,25 +1046,12 @@ async fn metrics_show(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 async fn networks_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.networks(cx.rctx, &cx.filter(&["id"]))).await?;
     let c = caps(cx);
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list
-                .iter()
-                .map(|v| x::NetworkXml::new(cx.urls, v, c))
-                .collect();
-            xml::render_sized(&x::NetworksXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::NetworkJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("networks", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::NetworkXml::new(cx.urls, v, c), x::NetworksXml::new),
+        ("networks", |v| j::NetworkJson::new(cx.urls, v)),
         || h::networks(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn network_reply(
@@ -1173,25 +1086,12 @@ async fn networks_create(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 async fn subnets_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.subnets(cx.rctx, &cx.filter(&["id"]))).await?;
     let c = caps(cx);
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list
-                .iter()
-                .map(|v| x::SubnetXml::new(cx.urls, v, c))
-                .collect();
-            xml::render_sized(&x::SubnetsXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::SubnetJson::new(cx.urls, v))
-                .collect();
-            json::render_sized(&Wrap("subnets", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::SubnetXml::new(cx.urls, v, c), x::SubnetsXml::new),
+        ("subnets", |v| j::SubnetJson::new(cx.urls, v)),
         || h::subnets(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn subnet_reply(
@@ -1227,22 +1127,12 @@ async fn subnets_create(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 async fn nics_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
     let (list, rt) = timed(cx.driver.network_interfaces(cx.rctx, &cx.filter(&["id"]))).await?;
     let c = caps(cx);
-    cx.render(
-        StatusCode::OK,
-        || {
-            let items = list.iter().map(|v| x::NicXml::new(cx.urls, v, c)).collect();
-            xml::render_sized(&x::NicsXml::new(items), true, list.len())
-        },
-        || {
-            let items: Vec<_> = list
-                .iter()
-                .map(|v| j::NicJson::new(cx.urls, v, c))
-                .collect();
-            json::render_sized(&Wrap("network_interfaces", items), list.len())
-        },
+    cx.list_reply(
+        (&list, rt),
+        (|v| x::NicXml::new(cx.urls, v, c), x::NicsXml::new),
+        ("network_interfaces", |v| j::NicJson::new(cx.urls, v, c)),
         || h::nics(&cx.html(), &list),
     )
-    .map(|r| r.runtime(Some(rt)))
 }
 
 fn nic_reply(
