@@ -494,94 +494,103 @@ impl Attr<'_> {
     }
 }
 
-impl ser::Serializer for Attr<'_> {
-    type Ok = ();
-    type Error = XmlError;
-    type SerializeSeq = Impossible<(), XmlError>;
-    type SerializeTuple = Impossible<(), XmlError>;
-    type SerializeTupleStruct = Impossible<(), XmlError>;
-    type SerializeTupleVariant = Impossible<(), XmlError>;
-    type SerializeMap = Impossible<(), XmlError>;
-    type SerializeStruct = Impossible<(), XmlError>;
-    type SerializeStructVariant = Impossible<(), XmlError>;
+/// Attribute values and text content accept the same scalars and differ only in how they are
+/// escaped (`$attr`) and where they are written (each type's `write`), so one macro writes both
+/// serializers.
+macro_rules! scalar_serializer {
+    ($ty:ty, $attr:literal) => {
+        impl ser::Serializer for $ty {
+            type Ok = ();
+            type Error = XmlError;
+            type SerializeSeq = Impossible<(), XmlError>;
+            type SerializeTuple = Impossible<(), XmlError>;
+            type SerializeTupleStruct = Impossible<(), XmlError>;
+            type SerializeTupleVariant = Impossible<(), XmlError>;
+            type SerializeMap = Impossible<(), XmlError>;
+            type SerializeStruct = Impossible<(), XmlError>;
+            type SerializeStructVariant = Impossible<(), XmlError>;
 
-    display_values! {
-        serialize_bool(bool);
-        serialize_i8(i8);
-        serialize_i16(i16);
-        serialize_i32(i32);
-        serialize_i64(i64);
-        serialize_u8(u8);
-        serialize_u16(u16);
-        serialize_u32(u32);
-        serialize_u64(u64);
-        serialize_f32(f32);
-        serialize_f64(f64);
-        serialize_char(char);
-    }
+            display_values! {
+                serialize_bool(bool);
+                serialize_i8(i8);
+                serialize_i16(i16);
+                serialize_i32(i32);
+                serialize_i64(i64);
+                serialize_u8(u8);
+                serialize_u16(u16);
+                serialize_u32(u32);
+                serialize_u64(u64);
+                serialize_f32(f32);
+                serialize_f64(f64);
+                serialize_char(char);
+            }
 
-    fn serialize_str(self, v: &str) -> Result<(), XmlError> {
-        self.write(|out| escape(out, v, true))
-    }
+            fn serialize_str(self, v: &str) -> Result<(), XmlError> {
+                self.write(|out| escape(out, v, $attr))
+            }
 
-    fn collect_str<T: fmt::Display + ?Sized>(self, v: &T) -> Result<(), XmlError> {
-        self.write(|out| escape_display(out, v, true))
-    }
+            fn collect_str<T: fmt::Display + ?Sized>(self, v: &T) -> Result<(), XmlError> {
+                self.write(|out| escape_display(out, v, $attr))
+            }
 
-    fn serialize_none(self) -> Result<(), XmlError> {
-        Ok(())
-    }
+            fn serialize_none(self) -> Result<(), XmlError> {
+                Ok(())
+            }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), XmlError> {
-        v.serialize(self)
-    }
+            fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), XmlError> {
+                v.serialize(self)
+            }
 
-    fn serialize_unit(self) -> Result<(), XmlError> {
-        Ok(())
-    }
+            fn serialize_unit(self) -> Result<(), XmlError> {
+                Ok(())
+            }
 
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), XmlError> {
-        Ok(())
-    }
+            fn serialize_unit_struct(self, _: &'static str) -> Result<(), XmlError> {
+                Ok(())
+            }
 
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), XmlError> {
-        self.serialize_str(variant)
-    }
+            fn serialize_unit_variant(
+                self,
+                _: &'static str,
+                _: u32,
+                variant: &'static str,
+            ) -> Result<(), XmlError> {
+                self.serialize_str(variant)
+            }
 
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), XmlError> {
-        v.serialize(self)
-    }
+            fn serialize_newtype_struct<T: Serialize + ?Sized>(
+                self,
+                _: &'static str,
+                v: &T,
+            ) -> Result<(), XmlError> {
+                v.serialize(self)
+            }
 
-    reject! {
-        serialize_bytes(&[u8]) -> ();
-        serialize_seq(Option<usize>) -> Self::SerializeSeq;
-        serialize_tuple(usize) -> Self::SerializeTuple;
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_map(Option<usize>) -> Self::SerializeMap;
-        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
+            reject! {
+                serialize_bytes(&[u8]) -> ();
+                serialize_seq(Option<usize>) -> Self::SerializeSeq;
+                serialize_tuple(usize) -> Self::SerializeTuple;
+                serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+                serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+                serialize_map(Option<usize>) -> Self::SerializeMap;
+                serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+                serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+            }
 
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), XmlError> {
-        unsupported("newtype variant")
-    }
+            fn serialize_newtype_variant<T: Serialize + ?Sized>(
+                self,
+                _: &'static str,
+                _: u32,
+                _: &'static str,
+                _: &T,
+            ) -> Result<(), XmlError> {
+                unsupported("newtype variant")
+            }
+        }
+    };
 }
+
+scalar_serializer!(Attr<'_>, true);
 
 /// `$text` content of the enclosing element.
 struct Text<'a, 'o> {
@@ -608,91 +617,4 @@ impl Text<'_, '_> {
     }
 }
 
-impl ser::Serializer for Text<'_, '_> {
-    type Ok = ();
-    type Error = XmlError;
-    type SerializeSeq = Impossible<(), XmlError>;
-    type SerializeTuple = Impossible<(), XmlError>;
-    type SerializeTupleStruct = Impossible<(), XmlError>;
-    type SerializeTupleVariant = Impossible<(), XmlError>;
-    type SerializeMap = Impossible<(), XmlError>;
-    type SerializeStruct = Impossible<(), XmlError>;
-    type SerializeStructVariant = Impossible<(), XmlError>;
-
-    display_values! {
-        serialize_bool(bool);
-        serialize_i8(i8);
-        serialize_i16(i16);
-        serialize_i32(i32);
-        serialize_i64(i64);
-        serialize_u8(u8);
-        serialize_u16(u16);
-        serialize_u32(u32);
-        serialize_u64(u64);
-        serialize_f32(f32);
-        serialize_f64(f64);
-        serialize_char(char);
-    }
-
-    fn serialize_str(self, v: &str) -> Result<(), XmlError> {
-        self.write(|out| escape(out, v, false))
-    }
-
-    fn collect_str<T: fmt::Display + ?Sized>(self, v: &T) -> Result<(), XmlError> {
-        self.write(|out| escape_display(out, v, false))
-    }
-
-    fn serialize_none(self) -> Result<(), XmlError> {
-        Ok(())
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), XmlError> {
-        v.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Result<(), XmlError> {
-        Ok(())
-    }
-
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), XmlError> {
-        Ok(())
-    }
-
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), XmlError> {
-        self.serialize_str(variant)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), XmlError> {
-        v.serialize(self)
-    }
-
-    reject! {
-        serialize_bytes(&[u8]) -> ();
-        serialize_seq(Option<usize>) -> Self::SerializeSeq;
-        serialize_tuple(usize) -> Self::SerializeTuple;
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_map(Option<usize>) -> Self::SerializeMap;
-        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), XmlError> {
-        unsupported("newtype variant")
-    }
-}
+scalar_serializer!(Text<'_, '_>, false);
