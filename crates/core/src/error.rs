@@ -66,7 +66,9 @@ impl ErrorKind {
             | Self::InvalidState
             | Self::Conflict
             | Self::NotSupported => Fault::Client,
-            Self::ProviderError | Self::ProviderTimeout | Self::ProviderThrottled => Fault::Provider,
+            Self::ProviderError | Self::ProviderTimeout | Self::ProviderThrottled => {
+                Fault::Provider
+            }
             Self::Internal => Fault::Internal,
         }
     }
