@@ -518,33 +518,24 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
                 Vec::new(),
             )
         }
-        r::MACHINE_IMAGES => {
-            let is = d.images(&cx.ctx, &f).await?;
-            (
-                is.iter()
-                    .map(|i| r::machine_image(u, i, overlays.get(i.id.as_str()), now))
-                    .collect(),
-                is.iter().map(|i| i.id.to_string()).collect(),
-            )
-        }
-        r::CREDENTIALS => {
-            let ks = d.keys(&cx.ctx, &f).await?;
-            (
-                ks.iter()
-                    .map(|k| r::credential(u, k, overlays.get(k.id.as_str()), now))
-                    .collect(),
-                ks.iter().map(|k| k.id.to_string()).collect(),
-            )
-        }
-        r::VOLUMES => {
-            let vs = d.storage_volumes(&cx.ctx, &f).await?;
-            (
-                vs.iter()
-                    .map(|v| r::volume(u, v, overlays.get(v.id.as_str()), now))
-                    .collect(),
-                vs.iter().map(|v| v.id.to_string()).collect(),
-            )
-        }
+        r::MACHINE_IMAGES => overlaid(
+            &d.images(&cx.ctx, &f).await?,
+            &overlays,
+            |x| x.id.as_str(),
+            |x, ov| r::machine_image(u, x, ov, now),
+        ),
+        r::CREDENTIALS => overlaid(
+            &d.keys(&cx.ctx, &f).await?,
+            &overlays,
+            |x| x.id.as_str(),
+            |x, ov| r::credential(u, x, ov, now),
+        ),
+        r::VOLUMES => overlaid(
+            &d.storage_volumes(&cx.ctx, &f).await?,
+            &overlays,
+            |x| x.id.as_str(),
+            |x, ov| r::volume(u, x, ov, now),
+        ),
         r::VOLUME_IMAGES => {
             let ss = d.storage_snapshots(&cx.ctx, &f).await?;
             // The original returned the first snapshot whatever the id; filter explicitly.
@@ -552,20 +543,14 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
                 .into_iter()
                 .filter(|s| id.is_none_or(|i| s.id == i))
                 .collect();
-            (
-                ss.iter()
-                    .map(|s| r::volume_image(u, s, overlays.get(s.id.as_str()), now))
-                    .collect(),
-                ss.iter().map(|s| s.id.to_string()).collect(),
+            overlaid(
+                &ss,
+                &overlays,
+                |x| x.id.as_str(),
+                |x, ov| r::volume_image(u, x, ov, now),
             )
         }
-        r::NETWORKS => {
-            let ss = d.subnets(&cx.ctx, &f).await?;
-            (
-                ss.iter().map(|s| r::network(u, s, now)).collect(),
-                Vec::new(),
-            )
-        }
+        r::NETWORKS => plain(&d.subnets(&cx.ctx, &f).await?, |s| r::network(u, s, now)),
         r::FORWARDING_GROUPS => {
             let ns = d.networks(&cx.ctx, &f).await?;
             (
@@ -576,89 +561,50 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
                 Vec::new(),
             )
         }
-        r::SYSTEMS => {
-            let xs = d.cimi_entities().systems(&cx.ctx, &f).await?;
-            (
-                xs.iter().map(|x| r::system(u, x, now)).collect(),
-                Vec::new(),
-            )
-        }
-        r::SYSTEM_TEMPLATES => {
-            let xs = d.cimi_entities().system_templates(&cx.ctx, &f).await?;
-            (
-                xs.iter().map(|x| r::system_template(u, x, now)).collect(),
-                Vec::new(),
-            )
-        }
-        r::NETWORK_PORTS => {
-            let xs = d.cimi_entities().network_ports(&cx.ctx, &f).await?;
-            (
-                xs.iter().map(|x| r::network_port(u, x, now)).collect(),
-                Vec::new(),
-            )
-        }
-        r::NETWORK_CONFIGS => {
-            let xs = d
-                .cimi_entities()
+        r::SYSTEMS => plain(&d.cimi_entities().systems(&cx.ctx, &f).await?, |x| {
+            r::system(u, x, now)
+        }),
+        r::SYSTEM_TEMPLATES => plain(
+            &d.cimi_entities().system_templates(&cx.ctx, &f).await?,
+            |x| r::system_template(u, x, now),
+        ),
+        r::NETWORK_PORTS => plain(&d.cimi_entities().network_ports(&cx.ctx, &f).await?, |x| {
+            r::network_port(u, x, now)
+        }),
+        r::NETWORK_CONFIGS => plain(
+            &d.cimi_entities()
                 .network_configurations(&cx.ctx, &f)
-                .await?;
-            (
-                xs.iter().map(|x| r::network_config(u, x, now)).collect(),
-                Vec::new(),
-            )
-        }
-        r::NETWORK_TEMPLATES => {
-            let xs = d.cimi_entities().network_templates(&cx.ctx, &f).await?;
-            (
-                xs.iter().map(|x| r::network_template(u, x, now)).collect(),
-                Vec::new(),
-            )
-        }
-        r::NETWORK_PORT_CONFIGS => {
-            let xs = d
-                .cimi_entities()
+                .await?,
+            |x| r::network_config(u, x, now),
+        ),
+        r::NETWORK_TEMPLATES => plain(
+            &d.cimi_entities().network_templates(&cx.ctx, &f).await?,
+            |x| r::network_template(u, x, now),
+        ),
+        r::NETWORK_PORT_CONFIGS => plain(
+            &d.cimi_entities()
                 .network_port_configurations(&cx.ctx, &f)
-                .await?;
-            (
-                xs.iter()
-                    .map(|x| r::network_port_config(u, x, now))
-                    .collect(),
-                Vec::new(),
-            )
-        }
-        r::NETWORK_PORT_TEMPLATES => {
-            let xs = d
-                .cimi_entities()
+                .await?,
+            |x| r::network_port_config(u, x, now),
+        ),
+        r::NETWORK_PORT_TEMPLATES => plain(
+            &d.cimi_entities()
                 .network_port_templates(&cx.ctx, &f)
-                .await?;
-            (
-                xs.iter()
-                    .map(|x| r::network_port_template(u, x, now))
-                    .collect(),
-                Vec::new(),
-            )
-        }
-        r::FORWARDING_GROUP_TEMPLATES => {
-            let xs = d
-                .cimi_entities()
+                .await?,
+            |x| r::network_port_template(u, x, now),
+        ),
+        r::FORWARDING_GROUP_TEMPLATES => plain(
+            &d.cimi_entities()
                 .forwarding_group_templates(&cx.ctx, &f)
-                .await?;
-            (
-                xs.iter()
-                    .map(|x| r::forwarding_group_template(u, x, now))
-                    .collect(),
-                Vec::new(),
-            )
-        }
-        r::ADDRESSES => {
-            let a = d.addresses(&cx.ctx, &f).await?;
-            (
-                a.iter()
-                    .map(|a| r::address(u, a, overlays.get(a.id.as_str()), now))
-                    .collect(),
-                a.iter().map(|a| a.id.to_string()).collect(),
-            )
-        }
+                .await?,
+            |x| r::forwarding_group_template(u, x, now),
+        ),
+        r::ADDRESSES => overlaid(
+            &d.addresses(&cx.ctx, &f).await?,
+            &overlays,
+            |x| x.id.as_str(),
+            |x, ov| r::address(u, x, ov, now),
+        ),
         _ => return Err(CimiError::not_found()),
     };
     // A full list tells which overlays belong to resources that are gone.
@@ -683,6 +629,26 @@ async fn list(cx: &Cx, c: Coll, id: Option<&str>) -> Result<Vec<Obj>, CimiError>
         })
         .collect();
     Ok(out)
+}
+
+/// Entities the store keeps no overlay for: rendered as the driver reports them, with no ids
+/// whose overlays could be pruned.
+fn plain<T>(xs: &[T], render: impl Fn(&T) -> Obj) -> (Vec<Obj>, Vec<String>) {
+    (xs.iter().map(render).collect(), Vec::new())
+}
+
+/// Entities the store may keep an overlay for (name, description, properties set through
+/// CIMI): rendered with it, and their ids, so overlays of vanished entities can be pruned.
+fn overlaid<T>(
+    xs: &[T],
+    overlays: &std::collections::BTreeMap<String, Overlay>,
+    id: impl Fn(&T) -> &str,
+    render: impl Fn(&T, Option<&Overlay>) -> Obj,
+) -> (Vec<Obj>, Vec<String>) {
+    (
+        xs.iter().map(|x| render(x, overlays.get(id(x)))).collect(),
+        xs.iter().map(|x| id(x).to_owned()).collect(),
+    )
 }
 
 fn render_machines(
