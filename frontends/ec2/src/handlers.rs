@@ -38,6 +38,83 @@ pub struct Cx<'a> {
     pub region: String,
     /// `Host` of the request, for `regionEndpoint`.
     pub host: String,
+    /// The response namespace (`http://ec2.amazonaws.com/doc/<Version>/`).
+    pub xmlns: String,
+    /// This worker's memo of the last DescribeInstances document, if the server keeps one.
+    pub memo: Option<&'a RenderMemo>,
+}
+
+/// The last DescribeInstances document this worker rendered, with everything it was rendered
+/// from. Clients poll DescribeInstances (SDK waiters, libcloud, dashboards) and its answer
+/// rarely changes; once the driver and the store answer from memory, building the DTOs and
+/// serializing them was most of a request's cost. The key holds *every* input of the rendering
+/// (the action with its ids, filters and paging, namespace, scope, owner, the driver's
+/// instances, the tags, the tombstones, and the current second when a launch time is
+/// unknown), and a hit needs them all equal, so a hit returns
+/// exactly what rendering would have, with the request's own id put in.
+///
+/// One per worker thread (registered in `configure`), so a `RefCell` suffices; the borrow is
+/// never held across an `.await`.
+#[derive(Default)]
+pub struct RenderMemo {
+    slot: std::cell::RefCell<Option<(DescribeKey, Arc<Prerendered>)>>,
+}
+
+#[derive(PartialEq)]
+struct DescribeKey {
+    now: Option<String>,
+    action: Action,
+    xmlns: String,
+    scope: String,
+    user: String,
+    instances: Vec<Instance>,
+    tags: Arc<Vec<crate::store::TagRow>>,
+    tombstones: Vec<InstanceDto>,
+}
+
+/// A whole response document cut where the request id goes.
+#[derive(Debug)]
+pub struct Prerendered {
+    head: String,
+    tail: String,
+}
+
+/// Stands in for the request id while a document is rendered for the memo; a UUID never
+/// contains it.
+const ID_MARK: &str = "@@request-id@@";
+
+impl Prerendered {
+    fn render(body: &dyn erased::Body, root: &str, xmlns: &str) -> Ec2Result<Self> {
+        let doc = body.render(root, xmlns, ID_MARK).map_err(|e| {
+            tracing::error!(error = %e, "cannot render EC2 response");
+            Ec2Error::internal()
+        })?;
+        let (head, tail) = doc.split_once(ID_MARK).ok_or_else(Ec2Error::internal)?;
+        Ok(Self {
+            head: head.to_owned(),
+            tail: tail.to_owned(),
+        })
+    }
+}
+
+/// A memoized document as a response body (a newtype: `Arc` is foreign, and `Body` has a
+/// blanket impl for serializable types).
+struct SharedDoc(Arc<Prerendered>);
+
+impl erased::Body for SharedDoc {
+    fn render(
+        &self,
+        _root: &str,
+        _xmlns: &str,
+        request_id: &str,
+    ) -> Result<String, quick_xml::SeError> {
+        let doc = &self.0;
+        let mut out = String::with_capacity(doc.head.len() + request_id.len() + doc.tail.len());
+        out.push_str(&doc.head);
+        out.push_str(request_id);
+        out.push_str(&doc.tail);
+        Ok(out)
+    }
 }
 
 /// A rendered body, to be wrapped in the action's envelope.
@@ -91,6 +168,13 @@ fn store_err(e: crate::store::StoreError) -> Ec2Error {
 
 fn now_iso() -> String {
     iso(time::OffsetDateTime::now_utc())
+}
+
+/// The current second (milliseconds `.000`): what an unknown launch time is reported as (A5
+/// says "the current time"). Whole seconds let polled documents be reused within a second.
+fn now_iso_second() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    iso(now.replace_nanosecond(0).unwrap_or(now))
 }
 
 fn iso(t: time::OffsetDateTime) -> String {
@@ -284,7 +368,7 @@ impl Cx<'_> {
                 .launch_time
                 .as_deref()
                 .and_then(to_iso)
-                .unwrap_or_else(now_iso),
+                .unwrap_or_else(now_iso_second),
             placement: PlacementDto {
                 availability_zone: i
                     .realm_id
@@ -484,8 +568,61 @@ fn lower_state(s: Option<&str>, default: &str) -> String {
 ///
 /// # Errors
 /// The EC2 error the action ends in.
-#[allow(clippy::too_many_lines)]
 pub async fn execute(cx: &Cx<'_>, action: Action) -> Ec2Result<Body> {
+    match action {
+        Action::DescribeInstances { .. } => describe_instances_memo(cx, action).await,
+        other => execute_uncached(cx, other).await,
+    }
+}
+
+/// DescribeInstances through the worker's [`RenderMemo`].
+async fn describe_instances_memo(cx: &Cx<'_>, action: Action) -> Ec2Result<Body> {
+    let Some(memo) = cx.memo else {
+        return execute_uncached(cx, action).await;
+    };
+    let instances = cx
+        .driver
+        .instances(&cx.rctx, &Filter::default())
+        .await
+        .map_err(core(Res::Instance))?;
+    // An unknown launch time is reported as the current second, which the key must then hold.
+    let now = instances
+        .iter()
+        .any(|i| i.launch_time.as_deref().and_then(to_iso).is_none())
+        .then(now_iso_second);
+    let key = DescribeKey {
+        now,
+        action,
+        xmlns: cx.xmlns.clone(),
+        scope: cx.scope.clone(),
+        user: cx.user.clone(),
+        instances,
+        tags: cx
+            .state
+            .store
+            .tags_cached(&cx.scope)
+            .await
+            .map_err(store_err)?,
+        tombstones: cx.tombstones(),
+    };
+    if let Some((k, doc)) = memo.slot.borrow().as_ref()
+        && *k == key
+    {
+        return Ok(Box::new(SharedDoc(Arc::clone(doc))));
+    }
+    let body = execute_uncached(cx, key.action.clone()).await?;
+    let doc = Arc::new(Prerendered::render(
+        body.as_ref(),
+        "DescribeInstancesResponse",
+        &cx.xmlns,
+    )?);
+    *memo.slot.borrow_mut() = Some((key, Arc::clone(&doc)));
+    Ok(Box::new(SharedDoc(doc)))
+}
+
+/// Every action, computed and rendered afresh.
+#[allow(clippy::too_many_lines)]
+async fn execute_uncached(cx: &Cx<'_>, action: Action) -> Ec2Result<Body> {
     match action {
         Action::DescribeRegions { names, filters } => {
             let mut regions: Vec<(String, String)> = match cx.driver.providers(&cx.rctx).await {

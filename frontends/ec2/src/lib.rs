@@ -116,6 +116,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Ec2State>) {
     cfg.service(
         web::resource(["/ec2", "/ec2/"])
             .app_data(state)
+            // One per worker: `configure` runs in each worker's app factory.
+            .app_data(handlers::RenderMemo::default())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route(web::get().to(handle))
             .route(web::post().to(handle)),
@@ -353,14 +355,12 @@ async fn serve(
         user: identity.user,
         region: state.config.region.clone(),
         host: parts.header("host").unwrap_or("localhost").to_owned(),
+        xmlns: format!("http://ec2.amazonaws.com/doc/{version}/"),
+        memo: req.app_data::<handlers::RenderMemo>(),
     };
     tracing::debug!(action = %action_name, access_key = %access_key, "EC2 request");
     let b = handlers::execute(&cx, action).await?;
-    Ok((
-        action_name,
-        format!("http://ec2.amazonaws.com/doc/{version}/"),
-        b,
-    ))
+    Ok((action_name, cx.xmlns, b))
 }
 
 fn unknown_key() -> Ec2Error {

@@ -37,7 +37,7 @@ pub struct Envelope<'a, T> {
 }
 
 /// An EC2 list: `<xxxSet><item>…</item>…</xxxSet>`.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct Items<T> {
     pub item: Vec<T>,
 }
@@ -56,7 +56,7 @@ impl<T> From<Vec<T>> for Items<T> {
 }
 
 /// Placeholder element type for lists we always send empty (`productCodes`).
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct Nothing {}
 
 /// `<return>true</return>` bodies.
@@ -78,7 +78,7 @@ pub struct TagDto {
     pub value: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct GroupDto {
     #[serde(rename = "groupId")]
     pub group_id: String,
@@ -171,7 +171,7 @@ pub struct ReservationDto {
     pub instances: Items<InstanceDto>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct InstanceDto {
     #[serde(rename = "instanceId")]
     pub instance_id: String,
@@ -224,7 +224,7 @@ pub struct InstanceDto {
     pub ebs_optimized: bool,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct PlacementDto {
     #[serde(rename = "availabilityZone")]
     pub availability_zone: String,
@@ -233,25 +233,25 @@ pub struct PlacementDto {
     pub tenancy: &'static str,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct MonitoringDto {
     pub state: &'static str,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct StateReasonDto {
     pub code: String,
     pub message: String,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct BlockDeviceDto {
     #[serde(rename = "deviceName")]
     pub device_name: String,
     pub ebs: EbsDto,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct EbsDto {
     #[serde(rename = "volumeId")]
     pub volume_id: String,

@@ -746,3 +746,106 @@ fn b64(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// DescribeInstances is served from a per-worker memo of the rendered document: repeated polls
+/// must differ only in their request ids, and every change (a state, a tag, a new instance, a
+/// different namespace version) must show at once.
+#[test]
+fn polled_describe_instances_sees_every_change() {
+    let s = Server::start();
+    let sig = Signer::default();
+    let v = ("Version", "2016-11-15");
+    let describe = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![("Action", "DescribeInstances"), v];
+        pairs.extend_from_slice(extra);
+        let r = sig.post(&s, "/ec2/", &pairs);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r
+    };
+    let request_id = |body: &str| {
+        let doc = xml(body);
+        child_text(doc.root_element(), "requestId")
+            .unwrap()
+            .to_owned()
+    };
+    let state_of = |body: &str, id: &str| -> String {
+        let doc = xml(body);
+        doc.descendants()
+            .filter(|n| n.has_tag_name("item"))
+            .find(|n| child_text(*n, "instanceId") == Some(id))
+            .and_then(|n| child(n, "instanceState"))
+            .and_then(|st| child_text(st, "name"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    let a = describe(&[]);
+    let b = describe(&[]);
+    let (ida, idb) = (request_id(&a.body), request_id(&b.body));
+    assert_ne!(ida, idb, "every response has its own request id");
+    // The mock has no launch times: they read as the current second, which may tick between
+    // the two polls.
+    let same = |body: &str, id: &str| {
+        body.replace(id, "ID")
+            .split("<launchTime>")
+            .map(|part| {
+                part.split_once("</launchTime>")
+                    .map_or(part, |(_, rest)| rest)
+            })
+            .collect::<String>()
+    };
+    assert_eq!(same(&a.body, &ida), same(&b.body, &idb));
+    assert_eq!(state_of(&b.body, "inst1"), "running");
+
+    let r = sig.post(
+        &s,
+        "/ec2/",
+        &[("Action", "StopInstances"), v, ("InstanceId.1", "inst1")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(state_of(&describe(&[]).body, "inst1"), "stopped");
+
+    let r = sig.post(
+        &s,
+        "/ec2/",
+        &[
+            ("Action", "CreateTags"),
+            v,
+            ("ResourceId.1", "inst1"),
+            ("Tag.1.Key", "polled"),
+            ("Tag.1.Value", "yes"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tagged = describe(&[("Filter.1.Name", "tag:polled"), ("Filter.1.Value.1", "yes")]);
+    assert_eq!(ids(&tagged.body, INSTANCE_IDS), ["inst1"]);
+    assert!(describe(&[]).body.contains("<key>polled</key>"));
+
+    let r = sig.post(
+        &s,
+        "/ec2/",
+        &[
+            ("Action", "RunInstances"),
+            v,
+            ("ImageId", "img1"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let created = ids(&r.body, &["instancesSet", "item", "instanceId"]);
+    assert!(ids(&describe(&[]).body, INSTANCE_IDS).contains(&created[0]));
+
+    let old = sig.post(
+        &s,
+        "/ec2/",
+        &[("Action", "DescribeInstances"), ("Version", "2014-10-01")],
+    );
+    assert!(
+        old.body
+            .contains("http://ec2.amazonaws.com/doc/2014-10-01/"),
+        "{}",
+        old.body
+    );
+    assert!(describe(&[]).body.contains(NS));
+}
