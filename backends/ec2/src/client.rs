@@ -8,8 +8,8 @@
 //!   access key and secret come with each request and are never logged.
 //! * **Faults** ([`classify_status`], [`transport_error`]): timeout ⇒ 504, refused connection,
 //!   5xx, garbage or an undecodable body ⇒ 502, `AuthFailure` ⇒ 401, `*.NotFound` ⇒ 404,
-//!   duplicates and "in use" ⇒ 403, bad parameters ⇒ 400. Throttling keeps the provider's
-//!   message but is a 502: the core has no 503 kind (see the crate docs).
+//!   duplicates and "in use" ⇒ 403, bad parameters ⇒ 400, throttling ⇒ 503 with the
+//!   provider's message (the core's `ProviderThrottled`).
 //! * **Retries**: reads ([`Call::Read`]) retry refused connections, 5xx and throttling with
 //!   exponential backoff while the deadline allows. Writes are never re-sent once they may have
 //!   reached the provider (a retried `RunInstances` could start a second machine); they are
@@ -351,6 +351,9 @@ pub fn is_throttling(code: &str) -> bool {
 /// rule list (`drivers.md` §5.2), first match wins.
 #[must_use]
 pub fn kind_of(code: &str, message: &str) -> ErrorKind {
+    if is_throttling(code) {
+        return ErrorKind::ProviderThrottled;
+    }
     if message.contains("root device is not supported for the instance") {
         return ErrorKind::Validation;
     }
@@ -495,7 +498,13 @@ mod tests {
                 503,
                 "RequestLimitExceeded",
                 "Request limit exceeded.",
-                ErrorKind::ProviderError,
+                ErrorKind::ProviderThrottled,
+            ),
+            (
+                400,
+                "Throttling",
+                "Rate exceeded",
+                ErrorKind::ProviderThrottled,
             ),
             (
                 500,
@@ -511,7 +520,7 @@ mod tests {
             assert_eq!(c.code, code);
         }
         let c = classify_status(503, &doc("RequestLimitExceeded", "Request limit exceeded."));
-        assert!(c.error.message().contains("Request limit exceeded."));
+        assert_eq!(c.error.message(), "Request limit exceeded.");
         let c = classify_status(400, &doc("InvalidInstanceID.NotFound", "gone"));
         assert_eq!(c.error.message(), "gone");
     }

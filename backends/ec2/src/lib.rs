@@ -9,11 +9,10 @@
 //!   password = secret access key; on `/ec2` the credential store's backend identity) sign each
 //!   call; the driver itself holds no credentials.
 //! * Provider faults are classified once, in [`client`]: timeouts 504, refused connections, 5xx
-//!   and garbage 502, `AuthFailure` 401, `*.NotFound` 404.
+//!   and garbage 502, `AuthFailure` 401, `*.NotFound` 404, throttling (`RequestLimitExceeded`,
+//!   `Throttling`) 503 with the provider's message.
 //!
 //! Deviations from the original, on purpose:
-//! * Throttling (`RequestLimitExceeded`) is a 502 carrying the provider's message, not a 503:
-//!   the core's error kinds have no 503, and adding one would change every frontend's mapping.
 //! * `shutting-down` maps to `SHUTTING_DOWN` (the original said `STOPPED`, which made a
 //!   terminating instance look restartable), and the state machine has a `destroy` action
 //!   (TerminateInstances) from pending, running and stopped, so EBS instances can be deleted

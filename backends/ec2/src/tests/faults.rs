@@ -107,8 +107,8 @@ async fn throttling_keeps_the_provider_message_and_reads_retry() {
         .realms(&ctx(&s.base_url()), &Filter::default())
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::ProviderError);
-    assert!(e.message().contains("Request limit exceeded."), "{e}");
+    assert_eq!(e.kind(), ErrorKind::ProviderThrottled);
+    assert_eq!(e.message(), "Request limit exceeded.");
 }
 
 /// A write that reached the provider is never re-sent: one 500 for RunInstances is one request.

@@ -689,3 +689,28 @@ fn provider_auth_failure_is_401_everywhere() {
     let (a, c, e, _) = fault_statuses(&denied.base_url(), 2);
     assert_eq!((a, c, e), (401, 401, 401));
 }
+
+#[test]
+fn a_throttling_provider_is_503_with_its_message_everywhere() {
+    let body = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>";
+    let slow_down = FaultServer::start(Fault::Status(503, body.into())).unwrap();
+    let s = Server::start(&slow_down.base_url(), 1);
+    let a = api(&s, "GET", "/api/realms", &[]);
+    assert_eq!(a.status, 503, "{}", a.body);
+    // Index routes carry the status's generic message (§7.3); member routes the provider's.
+    let a = api(&s, "GET", "/api/realms/us-east-1a", &[]);
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert!(a.body.contains("Request limit exceeded."), "{}", a.body);
+    let c = cimi(&s, "GET", "/cimi/machines", None);
+    assert_eq!(c.status, 503, "{}", c.body);
+    assert!(c.body.contains("Request limit exceeded."), "{}", c.body);
+    let e = ec2(&s, &[("Action", "DescribeAvailabilityZones")]);
+    assert_eq!(e.status, 503, "{}", e.body);
+    assert_eq!(
+        texts(&e.body, "Code"),
+        ["RequestLimitExceeded"],
+        "{}",
+        e.body
+    );
+    assert_eq!(texts(&e.body, "Message"), ["Request limit exceeded."]);
+}
