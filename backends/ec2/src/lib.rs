@@ -19,8 +19,8 @@
 //!   through every frontend.
 //! * Images default to the caller's own (`Owner=self`), snapshots likewise; `owner_id=all`
 //!   asks for the full public list (hundreds of thousands of entries on real EC2).
-//! * HTTPS endpoints (every real region) need the `tls` feature; plain-HTTP endpoints (moto, a
-//!   local Eucalyptus) work without it.
+//! * HTTPS endpoints (every real region) use rustls (the default `tls` feature); plain-HTTP
+//!   endpoints (moto, a local Eucalyptus) also work in a build without it.
 
 pub mod client;
 mod cloudwatch;
