@@ -25,8 +25,8 @@ pub const EC2_ENDPOINTS: &[(&str, &str)] = &[
     ("sa-east-1", "ec2.sa-east-1.amazonaws.com"),
 ];
 
-/// The catalogue's other endpoint kinds, listed by `/api/drivers` (the backend does not call
-/// them yet).
+/// The catalogue's other endpoint kinds, listed by `/api/drivers`; the S3 hosts are where
+/// buckets and blobs go ([`crate::s3`]).
 pub const OTHER_ENDPOINTS: &[(&str, &[(&str, &str)])] = &[
     (
         "s3",

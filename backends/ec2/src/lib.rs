@@ -8,6 +8,9 @@
 //!   ([`client`], [`wire`]). The caller's credentials (HTTP Basic user = access key id,
 //!   password = secret access key; on `/ec2` the credential store's backend identity) sign each
 //!   call; the driver itself holds no credentials.
+//! * Buckets and blobs go to S3 (path-style, streamed both ways, multipart uploads for large
+//!   blobs); see [`s3`]. Classic ELB and CloudWatch are not wired yet: load balancers and
+//!   metrics answer the typed not-supported error.
 //! * Provider faults are classified once, in [`client`]: timeouts 504, refused connections, 5xx
 //!   and garbage 502, `AuthFailure` 401, `*.NotFound` 404, throttling (`RequestLimitExceeded`,
 //!   `Throttling`) 503 with the provider's message.
@@ -130,6 +133,9 @@ impl DriverFactory for Ec2Factory {
 pub struct Ec2Driver {
     flavor: Flavor,
     client: QueryClient,
+    /// S3 calls stream bodies of any size, so they get their own client without an overall
+    /// deadline (connect and read timeouts instead); see [`s3`].
+    s3: reqwest::Client,
     profiles: Vec<HardwareProfile>,
     capabilities: CapabilitySet,
     features: Vec<DriverFeature>,
@@ -314,6 +320,7 @@ impl Ec2Driver {
         Ok(Self {
             flavor,
             client: QueryClient::new(timeout)?,
+            s3: s3::http_client(timeout)?,
             profiles,
             capabilities: CapabilitySet::new(
                 &[

@@ -8,6 +8,7 @@ mod capabilities;
 mod faults;
 mod parse;
 mod replay;
+mod s3;
 
 use crate::Ec2Driver;
 use crate::endpoint::Flavor;

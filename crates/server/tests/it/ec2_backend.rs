@@ -18,11 +18,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Any key pair works with moto; the secret only has to sign consistently.
-const KEY: &str = "AKIDEC2BACKENDTEST";
-const SECRET: &str = "ec2-backend-test-secret";
+pub(crate) const KEY: &str = "AKIDEC2BACKENDTEST";
+pub(crate) const SECRET: &str = "ec2-backend-test-secret";
 
 /// The emulator's URL, or `None` (with a note) when the tests run without one.
-fn moto_url(test: &str) -> Option<String> {
+pub(crate) fn moto_url(test: &str) -> Option<String> {
     match std::env::var("MOTO_URL") {
         Ok(u) if !u.trim().is_empty() => Some(u.trim().to_owned()),
         _ => {
@@ -35,7 +35,7 @@ fn moto_url(test: &str) -> Option<String> {
 }
 
 /// A name no other test (or earlier run against the same moto) uses.
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -45,14 +45,14 @@ fn unique(prefix: &str) -> String {
 
 /// `deltacloudd -i ec2 -P <provider> -t <timeout>` on an ephemeral port. (The shared harness
 /// always passes `-i mock`, and `-i` may be given once only.)
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
     _tmp: tempfile::TempDir,
 }
 
 impl Server {
-    fn start(provider: &str, timeout_secs: u32) -> Self {
+    pub(crate) fn start(provider: &str, timeout_secs: u32) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_deltacloudd"))
             .env_clear()
@@ -88,7 +88,12 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// The server process's id (for reading `/proc/<pid>/status`).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 }
@@ -100,7 +105,7 @@ impl Drop for Server {
     }
 }
 
-fn api(s: &Server, method: &str, path: &str, form: &[(&str, &str)]) -> Resp {
+pub(crate) fn api(s: &Server, method: &str, path: &str, form: &[(&str, &str)]) -> Resp {
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut rb = client()
         .request(m, s.url(path))
@@ -112,7 +117,13 @@ fn api(s: &Server, method: &str, path: &str, form: &[(&str, &str)]) -> Resp {
     send(rb)
 }
 
-fn api_ok(s: &Server, method: &str, path: &str, form: &[(&str, &str)], status: u16) -> Value {
+pub(crate) fn api_ok(
+    s: &Server,
+    method: &str,
+    path: &str,
+    form: &[(&str, &str)],
+    status: u16,
+) -> Value {
     let r = api(s, method, path, form);
     assert_eq!(r.status, status, "{method} {path}: {}", r.body);
     if r.body.is_empty() {
