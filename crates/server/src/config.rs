@@ -366,7 +366,13 @@ const SYSCONFIG_VARS: &[(&str, &str)] = &[("DRIVER", "driver"), ("HOST", "host")
 const NOT_PREFIXED: &[&str] = &["user", "password", "ec2_credentials"];
 
 /// `DELTACLOUD_*` names that are not settings but are known and deliberately ignored.
-const PREFIXED_IGNORED: &[&str] = &["DELTACLOUD_USER", "DELTACLOUD_MOCK_STORAGE"];
+const PREFIXED_IGNORED: &[&str] = &[
+    "DELTACLOUD_USER",
+    "DELTACLOUD_MOCK_STORAGE",
+    // Read by `deltacloudd credentials add`, not by the server.
+    "DELTACLOUD_EC2_SECRET",
+    "DELTACLOUD_BACKEND_PASSWORD",
+];
 
 fn prefixed_vars() -> Vec<(String, &'static str)> {
     KEYS.iter()

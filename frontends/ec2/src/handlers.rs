@@ -902,21 +902,22 @@ async fn execute_uncached(cx: &Cx<'_>, action: Action) -> Ec2Result<Body> {
             executable_by: _,
             filters,
         } => {
+            // Ids and owners go to the driver: a cloud's default listing is not every image
+            // (EC2 lists the caller's own), and owner aliases (`self`, `amazon`) mean what the
+            // driver says they mean.
+            let wanted = Filter {
+                id: (!ids.is_empty()).then(|| ids.clone()),
+                owner_id: (!owners.is_empty()).then(|| owners.clone()),
+                ..Filter::default()
+            };
             let images = cx
                 .driver
-                .images(&cx.rctx, &Filter::default())
+                .images(&cx.rctx, &wanted)
                 .await
                 .map_err(core(Res::Image))?;
             let tags = cx.tag_map().await?;
             let dtos: Vec<ImageDto> = images
                 .into_iter()
-                .filter(|i| {
-                    owners.is_empty()
-                        || owners.iter().any(|o| match o.as_str() {
-                            "self" => i.owner_id == cx.user,
-                            other => i.owner_id == other,
-                        })
-                })
                 .map(|i| ImageDto {
                     tags: tags_of(&tags, &i.id),
                     location: format!("{}/{}", i.owner_id, i.name),
