@@ -1,13 +1,17 @@
 """boto3 -> deltacloudd /ec2 -> the ec2 backend -> moto, end to end (issue 6).
 
-Usage: python boto3_e2e.py GATEWAY_EC2_URL ACCESS_KEY SECRET
+Usage: python boto3_e2e.py GATEWAY_EC2_URL ACCESS_KEY SECRET MOTO_URL BACKEND_KEY BACKEND_SECRET
 
-The gateway runs `-i ec2 -P $MOTO_URL`; ACCESS_KEY is a key of the gateway's EC2 credential
-store whose backend identity is a key pair moto accepts. Prints one `ok`/`not ok` line per
+The gateway runs `-i ec2 -P $MOTO_URL -f ec2,deltacloud`; ACCESS_KEY is a key of the gateway's
+EC2 credential store whose backend identity is BACKEND_KEY (a key pair moto accepts). Metrics
+are checked through the gateway's /api after putting CloudWatch data into moto directly. Prints one `ok`/`not ok` line per
 check and a summary; exits non-zero on any failure.
 """
 
+import base64
+import json
 import sys
+import urllib.request
 import uuid
 
 import boto3
@@ -15,6 +19,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 url, key, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+moto_url, backend_key, backend_secret = sys.argv[4], sys.argv[5], sys.argv[6]
+api_url = url.rsplit("/ec2", 1)[0] + "/api"
 results = []
 
 
@@ -124,6 +130,44 @@ def address():
     ec2.release_address(PublicIp=ip)
 
 
+def api_get(path):
+    req = urllib.request.Request(api_url + path, headers={"Accept": "application/json"})
+    token = base64.b64encode(f"{backend_key}:{backend_secret}".encode()).decode()
+    req.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def metrics_from_cloudwatch():
+    cw = boto3.client(
+        "cloudwatch",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id=backend_key,
+        aws_secret_access_key=backend_secret,
+    )
+    iid = state["instance"]
+    cw.put_metric_data(
+        Namespace="AWS/EC2",
+        MetricData=[
+            {
+                "MetricName": "CPUUtilization",
+                "Dimensions": [{"Name": "InstanceId", "Value": iid}],
+                "Value": v,
+                "Unit": "Percent",
+            }
+            for v in (10.0, 30.0)
+        ],
+    )
+    listed = api_get("/metrics")
+    ids = [m["id"] for m in listed["metrics"]]
+    assert iid in ids, listed
+    shown = api_get(f"/metrics/{iid}")
+    text = json.dumps(shown)
+    assert "CPUUtilization" in text, shown
+    assert "30" in text and "10" in text, shown
+
+
 def terminate():
     ec2.terminate_instances(InstanceIds=[state["instance"]])
     assert instance_state() in ("shutting-down", "terminated"), instance_state()
@@ -147,6 +191,7 @@ check("key_pairs", key_pairs)
 check("volume", volume)
 check("security_group", security_group)
 check("address", address)
+check("metrics_from_cloudwatch", metrics_from_cloudwatch)
 check("terminate", terminate)
 check("wrong_secret", wrong_secret)
 

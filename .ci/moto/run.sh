@@ -44,7 +44,7 @@ gwlog="$gw/server.log"
 # The gateway's EC2 access key, acting as a moto key pair (moto accepts any).
 DELTACLOUD_EC2_SECRET=e2e-gateway-secret DELTACLOUD_BACKEND_PASSWORD=moto-secret \
     "$bin" --data-dir "$gw/state" credentials add --user AKIDMOTOE2E AKIDGATEWAYE2E >/dev/null
-"$bin" -i ec2 -P "$url" -f ec2 -p 0 -r 127.0.0.1 -t 10 --data-dir "$gw/state" >"$gwlog" 2>&1 &
+"$bin" -i ec2 -P "$url" -f ec2,deltacloud -p 0 -r 127.0.0.1 -t 10 --data-dir "$gw/state" >"$gwlog" 2>&1 &
 gwpid=$!
 cleanup_gw() { kill "$gwpid" 2>/dev/null || true; wait "$gwpid" 2>/dev/null || true; rm -rf "$gw"; cleanup; }
 trap cleanup_gw EXIT
@@ -56,6 +56,7 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 [ -n "$gwurl" ] || { cat "$gwlog"; echo "deltacloudd did not start"; exit 1; }
-if ! "$venv/bin/python" "$here/boto3_e2e.py" "$gwurl/ec2" AKIDGATEWAYE2E e2e-gateway-secret; then
+if ! "$venv/bin/python" "$here/boto3_e2e.py" "$gwurl/ec2" AKIDGATEWAYE2E e2e-gateway-secret \
+    "$url" AKIDMOTOE2E moto-secret; then
     echo "--- gateway log"; tail -n 50 "$gwlog"; echo "--- moto log"; tail -n 40 "$log"; exit 1
 fi

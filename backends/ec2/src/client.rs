@@ -27,6 +27,29 @@ use std::time::{Duration, Instant, SystemTime};
 /// The API version requested; real EC2 and moto both serve it.
 pub const API_VERSION: &str = "2016-11-15";
 
+/// A Query API service: its SigV4 signing name and the API version asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub signing_name: &'static str,
+    pub version: &'static str,
+}
+
+/// EC2 itself.
+pub const EC2: Service = Service {
+    signing_name: "ec2",
+    version: API_VERSION,
+};
+/// Classic Elastic Load Balancing.
+pub const ELB: Service = Service {
+    signing_name: "elasticloadbalancing",
+    version: "2012-06-01",
+};
+/// CloudWatch.
+pub const CLOUDWATCH: Service = Service {
+    signing_name: "monitoring",
+    version: "2010-08-01",
+};
+
 /// Attempts a retriable call gets in total.
 const MAX_ATTEMPTS: u32 = 3;
 /// First backoff; doubled for each further attempt.
@@ -136,7 +159,26 @@ impl QueryClient {
         params: Params,
         kind: Call,
     ) -> Result<T> {
-        let body = self.call_raw(ep, creds, action, params, kind).await?;
+        self.call_service(EC2, ep, creds, action, params, kind)
+            .await
+    }
+
+    /// Call `action` of another Query API `service` and parse the answer as `T`.
+    ///
+    /// # Errors
+    /// As [`Self::call`].
+    pub async fn call_service<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        ep: &Endpoint,
+        creds: &Credentials,
+        action: &str,
+        params: Params,
+        kind: Call,
+    ) -> Result<T> {
+        let body = self
+            .call_raw_service(service, ep, creds, action, params, kind)
+            .await?;
         wire::parse(&body).map_err(|e| {
             Error::provider(format!(
                 "The provider's answer to {action} could not be understood"
@@ -157,10 +199,23 @@ impl QueryClient {
         params: Params,
         kind: Call,
     ) -> Result<String> {
+        self.call_raw_service(EC2, ep, creds, action, params, kind)
+            .await
+    }
+
+    async fn call_raw_service(
+        &self,
+        service: Service,
+        ep: &Endpoint,
+        creds: &Credentials,
+        action: &str,
+        params: Params,
+        kind: Call,
+    ) -> Result<String> {
         check_tls(ep)?;
         let mut pairs = vec![
             ("Action".to_owned(), action.to_owned()),
-            ("Version".to_owned(), API_VERSION.to_owned()),
+            ("Version".to_owned(), service.version.to_owned()),
         ];
         pairs.extend(params.0);
         let body = form_urlencoded::Serializer::new(String::new())
@@ -171,7 +226,7 @@ impl QueryClient {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match self.attempt(ep, creds, action, &body).await {
+                match self.attempt(service, ep, creds, action, &body).await {
                     Ok(text) => return Ok(text),
                     Err(a) => {
                         let wait = BACKOFF * 2u32.pow(attempt - 1);
@@ -196,17 +251,19 @@ impl QueryClient {
 
     async fn attempt(
         &self,
+        service: Service,
         ep: &Endpoint,
         creds: &Credentials,
         action: &str,
         body: &str,
     ) -> Result<String, Attempt> {
         let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let signed = sign_request(ep, creds, body, content_type).map_err(|error| Attempt {
-            error,
-            retry: false,
-            connect: false,
-        })?;
+        let signed =
+            sign_request(service, ep, creds, body, content_type).map_err(|error| Attempt {
+                error,
+                retry: false,
+                connect: false,
+            })?;
         let mut rb = self
             .http
             .post(ep.url.clone())
@@ -254,6 +311,7 @@ impl QueryClient {
 
 /// The SigV4 headers for a POST of `body` to `ep`.
 fn sign_request(
+    service: Service,
     ep: &Endpoint,
     creds: &Credentials,
     body: &str,
@@ -270,7 +328,7 @@ fn sign_request(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(&ep.region)
-        .name("ec2")
+        .name(service.signing_name)
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()
@@ -405,10 +463,15 @@ pub fn kind_of(code: &str, message: &str) -> ErrorKind {
 /// else is the provider's fault (502).
 #[must_use]
 pub fn classify_status(status: u16, body: &str) -> Classified {
-    match wire::parse::<wire::ErrorResponse>(body)
+    let item = wire::parse::<wire::ErrorResponse>(body)
         .ok()
         .and_then(|r| r.errors.error.into_iter().next())
-    {
+        .or_else(|| {
+            wire::parse::<wire::ServiceErrorResponse>(body)
+                .ok()
+                .map(|r| r.error)
+        });
+    match item {
         Some(e) => {
             let kind = if status >= 500 && !is_throttling(&e.code) {
                 ErrorKind::ProviderError

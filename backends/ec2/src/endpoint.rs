@@ -193,6 +193,45 @@ pub fn resolve(flavor: Flavor, provider: Option<&str>) -> Result<Endpoint> {
     }
 }
 
+/// The endpoint of one of the catalogue's other services (`elb`, `mon`) for `provider`: a
+/// region id uses that region's host; an endpoint URL (an emulator, a compatible cloud) serves
+/// every service at the same URL; an explicit host names only the EC2 endpoint, so the region
+/// default is used for the others.
+///
+/// # Errors
+/// A validation error for a provider [`resolve`] refuses; not-supported for Eucalyptus, whose
+/// clouds the original never asked for these services.
+pub fn resolve_other(flavor: Flavor, provider: Option<&str>, kind: &str) -> Result<Endpoint> {
+    let ep = resolve(flavor, provider)?;
+    let p = provider.map(str::trim).filter(|p| !p.is_empty());
+    if p.is_some_and(|p| p.starts_with("http://") || p.starts_with("https://")) {
+        return Ok(ep);
+    }
+    if flavor == Flavor::Eucalyptus {
+        return Err(Error::new(
+            ErrorKind::NotSupported,
+            format!("The eucalyptus driver has no '{kind}' endpoint"),
+        ));
+    }
+    let host = OTHER_ENDPOINTS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, hosts)| hosts.iter().find(|(r, _)| *r == ep.region))
+        .map(|(_, h)| *h)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotSupported,
+                format!("No '{kind}' endpoint is known for region '{}'", ep.region),
+            )
+        })?;
+    let url = Url::parse(&format!("https://{host}/"))
+        .map_err(|e| Error::internal("Bad catalogue endpoint").with_cause(e))?;
+    Ok(Endpoint {
+        url,
+        region: ep.region,
+    })
+}
+
 /// Refuse an HTTPS endpoint when this build has no TLS, with a message saying how to get it
 /// (instead of reqwest's opaque "scheme not supported").
 ///

@@ -9,8 +9,8 @@
 //!   password = secret access key; on `/ec2` the credential store's backend identity) sign each
 //!   call; the driver itself holds no credentials.
 //! * Buckets and blobs go to S3 (path-style, streamed both ways, multipart uploads for large
-//!   blobs); see [`s3`]. Classic ELB and CloudWatch are not wired yet: load balancers and
-//!   metrics answer the typed not-supported error.
+//!   blobs), see [`s3`]; load balancers to classic ELB ([`elb`]); metrics to CloudWatch
+//!   ([`cloudwatch`]). An endpoint-URL provider (an emulator) serves every service at that URL.
 //! * Provider faults are classified once, in [`client`]: timeouts 504, refused connections, 5xx
 //!   and garbage 502, `AuthFailure` 401, `*.NotFound` 404, throttling (`RequestLimitExceeded`,
 //!   `Throttling`) 503 with the provider's message.

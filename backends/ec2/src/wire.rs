@@ -39,6 +39,14 @@ pub struct ErrorList {
     pub error: Vec<ErrorItem>,
 }
 
+/// `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`: the
+/// error document of the newer Query APIs (ELB, CloudWatch).
+#[derive(Debug, Deserialize)]
+pub struct ServiceErrorResponse {
+    #[serde(rename = "Error")]
+    pub error: ErrorItem,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ErrorItem {
     #[serde(rename = "Code")]

@@ -1,7 +1,7 @@
 //! The declared capabilities, features and state machine.
 
 use super::*;
-use deltacloud_core::driver::{Buckets, HardwareProfiles, LoadBalancers};
+use deltacloud_core::driver::{HardwareProfiles, LoadBalancers, Networks};
 use deltacloud_core::{
     Capability, Driver, ErrorKind, FeatureName, Filter, InstanceAction as A, InstanceState as S,
 };
@@ -12,13 +12,25 @@ async fn undeclared_areas_answer_not_supported_without_calling_out() {
     // No provider behind this: the calls must not need one.
     let c = ctx("http://127.0.0.1:9");
     let f = Filter::default();
-    assert!(!d.capabilities().has(Capability::Buckets));
+    for cap in [
+        Capability::Buckets,
+        Capability::CreateBlob,
+        Capability::LoadBalancers,
+        Capability::Metrics,
+    ] {
+        assert!(d.capabilities().has(cap), "{cap}");
+    }
+    // Networks are listed only as realms.
+    assert!(!d.capabilities().has(Capability::Networks));
     assert_eq!(
-        d.buckets(&c, &f).await.err().map(|e| e.kind()),
+        d.networks(&c, &f).await.err().map(|e| e.kind()),
         Some(ErrorKind::NotSupported)
     );
+    // Eucalyptus clouds have no ELB endpoint: refused before any call.
+    let euca = Ec2Driver::new(Flavor::Eucalyptus, Duration::from_secs(1)).unwrap();
+    let ec = ctx("ec2=127.0.0.1:9");
     assert_eq!(
-        d.load_balancers(&c, &f).await.err().map(|e| e.kind()),
+        euca.load_balancers(&ec, &f).await.err().map(|e| e.kind()),
         Some(ErrorKind::NotSupported)
     );
     // Hardware profiles are static.

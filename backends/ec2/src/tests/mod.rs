@@ -9,6 +9,7 @@ mod faults;
 mod parse;
 mod replay;
 mod s3;
+mod services;
 
 use crate::Ec2Driver;
 use crate::endpoint::Flavor;
