@@ -126,6 +126,14 @@ pub struct Cli {
     #[arg(long = "mock-transition-delay-ms", value_name = "MS")]
     pub mock_transition_delay_ms: Option<u64>,
 
+    /// rhevm driver: engine API version, 3, 4 or auto (default: from the provider URL)
+    #[arg(long = "rhevm-api-version", value_name = "VERSION")]
+    pub rhevm_api_version: Option<String>,
+
+    /// rhevm driver: PEM file of extra CAs trusted for HTTPS engines
+    #[arg(long = "rhevm-ca-file", value_name = "FILE")]
+    pub rhevm_ca_file: Option<PathBuf>,
+
     /// List available drivers and exit
     #[arg(short = 'l', long = "drivers")]
     pub list_drivers: bool,

@@ -133,6 +133,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Mock option `transition_delay_ms`; `None` leaves the mock's default.
     pub mock_transition_delay_ms: Option<u64>,
+    /// rhevm option: the engine API version (`3`, `4` or `auto`); `None` follows the URL.
+    pub rhevm_api_version: Option<String>,
+    /// rhevm option: a PEM file of extra CAs trusted for HTTPS engines.
+    pub rhevm_ca_file: Option<PathBuf>,
     /// The region name the `/ec2` frontend presents (SigV4 scopes must name it).
     pub ec2_region: String,
     /// Key that encrypts the EC2 credential store (64 hex digits or base64 of 32 bytes); `None`
@@ -257,6 +261,11 @@ impl Config {
             env: &self.env,
             data_dir: self.data_dir.to_string_lossy().into_owned(),
             mock_transition_delay_ms: self.mock_transition_delay_ms,
+            rhevm_api_version: self.rhevm_api_version.as_deref(),
+            rhevm_ca_file: self
+                .rhevm_ca_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
             ec2_region: &self.ec2_region,
             ec2_key: self.ec2_key.as_ref().map(|_| "[REDACTED]"),
             ec2_credentials: self
@@ -300,6 +309,10 @@ struct Printed<'a> {
     data_dir: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     mock_transition_delay_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rhevm_api_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rhevm_ca_file: Option<String>,
     ec2_region: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     ec2_key: Option<&'static str>,
@@ -337,6 +350,8 @@ const KEYS: &[&str] = &[
     "env",
     "data_dir",
     "mock_transition_delay_ms",
+    "rhevm_api_version",
+    "rhevm_ca_file",
     "ec2_region",
     "ec2_key",
     "ec2_credentials",
@@ -356,6 +371,8 @@ const API_VARS: &[(&str, &str)] = &[
     ("API_LOG_FORMAT", "log_format"),
     ("API_ENV", "env"),
     ("DELTACLOUD_MOCK_STORAGE", "data_dir"),
+    ("API_RHEVM_API_VERSION", "rhevm_api_version"),
+    ("API_RHEVM_CA_FILE", "rhevm_ca_file"),
 ];
 
 /// The RPM init script's sysconfig names (`drivers.md` §6.4); only read from a sysconfig file,
@@ -516,6 +533,16 @@ fn cli_layer(cli: &Cli) -> Layer {
     if let Some(v) = &cli.data_dir {
         l.set("data_dir", "--data-dir", v.to_string_lossy().into_owned());
     }
+    if let Some(v) = &cli.rhevm_api_version {
+        l.set("rhevm_api_version", "--rhevm-api-version", v.clone());
+    }
+    if let Some(v) = &cli.rhevm_ca_file {
+        l.set(
+            "rhevm_ca_file",
+            "--rhevm-ca-file",
+            v.to_string_lossy().into_owned(),
+        );
+    }
     if let Some(v) = cli.mock_transition_delay_ms {
         l.set("mock_transition_delay_ms", "--mock-transition-delay-ms", v);
     }
@@ -646,6 +673,10 @@ struct RawConfig {
     data_dir: PathBuf,
     #[serde(default, deserialize_with = "lenient::opt_uint")]
     mock_transition_delay_ms: Option<u64>,
+    #[serde(default)]
+    rhevm_api_version: Option<String>,
+    #[serde(default)]
+    rhevm_ca_file: Option<PathBuf>,
     ec2_region: String,
     #[serde(default, deserialize_with = "lenient::secret")]
     ec2_key: Option<Secret>,
@@ -740,6 +771,29 @@ fn validate(
         );
     }
 
+    let rhevm_api_version = raw
+        .rhevm_api_version
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    if let Some(v) = &rhevm_api_version
+        && !matches!(v.as_str(), "3" | "4" | "auto")
+    {
+        bail!(
+            "invalid rhevm_api_version {v:?} (from {}): expected 3, 4 or auto",
+            origin(fig, "rhevm_api_version")
+        );
+    }
+    let rhevm_ca_file = raw.rhevm_ca_file.filter(|p| !p.as_os_str().is_empty());
+    if let Some(p) = &rhevm_ca_file
+        && !p.is_file()
+    {
+        bail!(
+            "invalid rhevm_ca_file {} (from {}): not a readable file",
+            p.display(),
+            origin(fig, "rhevm_ca_file")
+        );
+    }
+
     if raw.data_dir.as_os_str().is_empty() {
         bail!(
             "invalid data_dir (from {}): empty path",
@@ -760,6 +814,8 @@ fn validate(
         env: raw.env,
         data_dir: raw.data_dir,
         mock_transition_delay_ms: raw.mock_transition_delay_ms,
+        rhevm_api_version,
+        rhevm_ca_file,
         ec2_region: raw.ec2_region.trim().to_owned(),
         ec2_key: raw.ec2_key,
         ec2_credentials: Vec::new(),
@@ -1514,5 +1570,34 @@ mod tests {
             parse_frontends(&["api"]).unwrap_err(),
             "Unknown frontend (api). Valid values are 'deltacloud,cimi,ec2'"
         );
+    }
+    #[test]
+    fn rhevm_options_come_from_every_layer_and_are_checked() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let ca_path = ca.path().to_string_lossy().into_owned();
+        let c = load(&[], &[("API_RHEVM_API_VERSION", "4")]).unwrap().config;
+        assert_eq!(c.rhevm_api_version.as_deref(), Some("4"));
+        assert_eq!(c.rhevm_ca_file, None);
+        let c = load(
+            &["--rhevm-api-version", "AUTO", "--rhevm-ca-file", &ca_path],
+            &[("API_RHEVM_API_VERSION", "4")],
+        )
+        .unwrap()
+        .config;
+        assert_eq!(
+            c.rhevm_api_version.as_deref(),
+            Some("auto"),
+            "the flag wins"
+        );
+        assert_eq!(c.rhevm_ca_file.as_deref(), Some(ca.path()));
+        let e = err(&[], &[("API_RHEVM_API_VERSION", "5")]);
+        assert!(e.contains("invalid rhevm_api_version \"5\""), "{e}");
+        assert!(e.contains("API_RHEVM_API_VERSION"), "{e}");
+        let e = err(&["--rhevm-ca-file", "/nonexistent/ca.pem"], &[]);
+        assert!(
+            e.contains("invalid rhevm_ca_file /nonexistent/ca.pem"),
+            "{e}"
+        );
+        assert!(e.contains("--rhevm-ca-file"), "{e}");
     }
 }

@@ -126,6 +126,18 @@ pub fn driver_settings(config: &Config) -> DriverSettings {
     if let Some(ms) = config.mock_transition_delay_ms {
         options.insert("transition_delay_ms".to_owned(), ms.to_string());
     }
+    if let Some(v) = &config.rhevm_api_version {
+        options.insert(
+            deltacloud_backend_rhevm::OPT_API_VERSION.to_owned(),
+            v.clone(),
+        );
+    }
+    if let Some(p) = &config.rhevm_ca_file {
+        options.insert(
+            deltacloud_backend_rhevm::OPT_CA_FILE.to_owned(),
+            p.to_string_lossy().into_owned(),
+        );
+    }
     DriverSettings {
         data_dir: config.data_dir.clone(),
         timeout: config.timeout,
