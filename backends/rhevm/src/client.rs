@@ -15,6 +15,12 @@
 //! | other 409 | `Conflict`; other 4xx | `Validation` |
 //!
 //! The message is the fault's `detail` (without the engine's brackets), else its `reason`.
+//!
+//! **Sessions**: every request asks for `Prefer: persistent-auth`; the `JSESSIONID` the engine
+//! answers with is kept per engine and user ([`Sessions`]) and sent instead of the credentials
+//! on later calls, so a busy gateway does not log in to the engine on every call (a login is an
+//! expensive operation on RHEV-M). A 401 on a kept session drops it and the call is repeated
+//! once with the credentials: a 401 means the engine did nothing, so even a `POST` may be.
 
 use crate::provider::{ApiVersion, Provider};
 use crate::xml::{self, Fault};
@@ -22,6 +28,46 @@ use deltacloud_core::{Error, ErrorKind, Result, Secret};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// Engine sessions by (API URL, user): the password they were opened with and the
+/// `JSESSIONID`. The password is compared in constant time before a session is reused, so a
+/// caller with the right user name but another password never rides on someone else's session.
+#[derive(Default)]
+pub struct Sessions(Mutex<HashMap<(String, String), (Secret, String)>>);
+
+impl Sessions {
+    fn get(&self, url: &str, user: &str, password: &Secret) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&(url.to_owned(), user.to_owned()))
+            .filter(|(p, _)| p.ct_eq(password.expose()))
+            .map(|(_, id)| id.clone())
+    }
+
+    fn put(&self, url: &str, user: &str, password: &Secret, id: String) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.insert((url.to_owned(), user.to_owned()), (password.clone(), id));
+    }
+
+    fn forget(&self, url: &str, user: &str) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.remove(&(url.to_owned(), user.to_owned()));
+    }
+}
+
+/// The `JSESSIONID` value of a `Set-Cookie` header, if it sets one.
+fn session_cookie(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let first = v.split(';').next()?.trim();
+            let id = first.strip_prefix("JSESSIONID=")?;
+            (!id.is_empty()).then(|| id.to_owned())
+        })
+}
 
 /// Largest response body read from an engine (a big engine's full VM list is a few MB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -33,6 +79,7 @@ const NO_USER_DATA_HOOK: &str =
 /// A request-scoped engine client: the shared connection pool plus who is asking where.
 pub struct Engine<'a> {
     http: &'a reqwest::Client,
+    sessions: &'a Sessions,
     pub provider: Provider,
     user: &'a str,
     password: &'a Secret,
@@ -43,6 +90,7 @@ impl<'a> Engine<'a> {
     /// crate's `tls` feature), rather than letting reqwest fail with a confusing scheme error.
     pub fn new(
         http: &'a reqwest::Client,
+        sessions: &'a Sessions,
         provider: Provider,
         user: &'a str,
         password: &'a Secret,
@@ -55,6 +103,7 @@ impl<'a> Engine<'a> {
         }
         Ok(Self {
             http,
+            sessions,
             provider,
             user,
             password,
@@ -66,12 +115,20 @@ impl<'a> Engine<'a> {
         self.provider.version == ApiVersion::V3
     }
 
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+    /// A request that authenticates with `session` when given, else with the credentials.
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let url = format!("{}/{}", self.provider.url, path.trim_start_matches('/'));
-        let mut rb = self
-            .http
-            .request(method, url)
-            .basic_auth(self.user, Some(self.password.expose()))
+        let mut rb = self.http.request(method, url);
+        rb = match session {
+            Some(id) => rb.header(reqwest::header::COOKIE, format!("JSESSIONID={id}")),
+            None => rb.basic_auth(self.user, Some(self.password.expose())),
+        };
+        let mut rb = rb
             .header(reqwest::header::ACCEPT, "application/xml")
             // Ask the engine to keep the session: without it every call is a fresh login.
             .header("Prefer", "persistent-auth");
@@ -85,10 +142,35 @@ impl<'a> Engine<'a> {
         rb
     }
 
-    /// Send, read the body (bounded), and turn any non-2xx answer into an error.
-    async fn send(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<String> {
+    /// Send the request `make` builds, on the kept session if there is one (see the module
+    /// docs), read the body (bounded), and turn any non-2xx answer into an error.
+    async fn send(
+        &self,
+        make: impl Fn(Option<&str>) -> reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<String> {
+        let url = &self.provider.url;
+        if let Some(id) = self.sessions.get(url, self.user, self.password) {
+            match self.send_once(make(Some(&id)), what).await {
+                Err(e) if e.kind() == ErrorKind::AuthFailed => {
+                    tracing::debug!(target: "rhevm", what, "engine session expired; logging in again");
+                    self.sessions.forget(url, self.user);
+                }
+                other => return other,
+            }
+        }
+        self.send_once(make(None), what).await
+    }
+
+    async fn send_once(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<String> {
         let mut resp = rb.send().await.map_err(|e| transport_error(e, what))?;
         let status = resp.status();
+        if status.is_success()
+            && let Some(id) = session_cookie(&resp)
+        {
+            self.sessions
+                .put(&self.provider.url, self.user, self.password, id);
+        }
         let mut body: Vec<u8> = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(e, what))? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
@@ -120,11 +202,15 @@ impl<'a> Engine<'a> {
     /// `GET path?query` parsed as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
         let what = format!("GET {path}");
-        let mut rb = self.request(Method::GET, path);
-        if !query.is_empty() {
-            rb = rb.query(query);
-        }
-        let text = self.send(rb, &what).await?;
+        let make = |session: Option<&str>| {
+            let rb = self.request(Method::GET, path, session);
+            if query.is_empty() {
+                rb
+            } else {
+                rb.query(query)
+            }
+        };
+        let text = self.send(make, &what).await?;
         Self::parse(&text, &what)
     }
 
@@ -148,11 +234,12 @@ impl<'a> Engine<'a> {
         let xml = xml::to_xml(body).map_err(|e| {
             Error::internal("Cannot encode the request for the oVirt engine").with_cause(e)
         })?;
-        let rb = self
-            .request(Method::POST, path)
-            .header(reqwest::header::CONTENT_TYPE, "application/xml")
-            .body(xml);
-        self.send(rb, what).await
+        let make = |session: Option<&str>| {
+            self.request(Method::POST, path, session)
+                .header(reqwest::header::CONTENT_TYPE, "application/xml")
+                .body(xml.clone())
+        };
+        self.send(make, what).await
     }
 
     /// `POST vms/{id}/{action}` with an empty `<action/>`; the answer (an action status) is
@@ -167,7 +254,7 @@ impl<'a> Engine<'a> {
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<()> {
         let what = format!("DELETE {path}");
-        self.send(self.request(Method::DELETE, path), &what)
+        self.send(|s| self.request(Method::DELETE, path, s), &what)
             .await
             .map(drop)
     }

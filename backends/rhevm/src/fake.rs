@@ -14,6 +14,9 @@
 //! * Actions the VM's status forbids get a 409 `<fault>` with the engine's wording
 //!   (`Cannot run VM. VM is running.`), as do deleting a running VM or a template in use.
 //! * [`FakeEngine::set_hang`] makes it accept connections and never answer, for timeout tests.
+//! * Like the engine, a request with credentials and `Prefer: persistent-auth` opens a session
+//!   (`Set-Cookie: JSESSIONID=…`) that later requests may present instead; [`FakeEngine::logins`]
+//!   counts credential checks and [`FakeEngine::expire_sessions`] ends every session.
 
 use crate::xml::{
     self, Cluster, ClusterCpu, Clusters, Cpu, DataCenter, DataCenters, Display, Fault, IdRef,
@@ -65,6 +68,9 @@ struct State {
     templates: Vec<Template>,
     vms: Vec<FakeVm>,
     requests: Vec<String>,
+    /// Open sessions (`JSESSIONID` values) and how many logins (credential checks) happened.
+    sessions: Vec<String>,
+    logins: u64,
 }
 
 /// The running fake engine.
@@ -232,6 +238,8 @@ fn seed() -> State {
             },
         ],
         requests: Vec::new(),
+        sessions: Vec::new(),
+        logins: 0,
     }
 }
 
@@ -523,12 +531,38 @@ fn vm_action(st: &mut State, id: &str, action: &str) -> Reply {
     )
 }
 
-fn authorized(headers: &[(String, String)]) -> bool {
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> impl Iterator<Item = &'h str> {
+    headers
+        .iter()
+        .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// How a request authenticates: `Some(None)` by an open session, `Some(Some(id))` by
+/// credentials (with the session opened for it, if it asked for one), `None` not at all.
+fn authorize(state: &Mutex<State>, headers: &[(String, String)]) -> Option<Option<String>> {
+    let mut st = lock(state);
+    let presented = header(headers, "cookie")
+        .flat_map(|c| c.split(';'))
+        .filter_map(|c| c.trim().strip_prefix("JSESSIONID="))
+        .any(|id| st.sessions.iter().any(|s| s == id));
+    if presented {
+        return Some(None);
+    }
     let want = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
-    headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("authorization")
-            && v.trim().strip_prefix("Basic ").map(str::trim) == Some(want.as_str())
-    })
+    let basic = header(headers, "authorization")
+        .any(|v| v.strip_prefix("Basic ").map(str::trim) == Some(want.as_str()));
+    if !basic {
+        return None;
+    }
+    st.logins += 1;
+    let persistent = header(headers, "prefer").any(|v| v.contains("persistent-auth"));
+    if !persistent {
+        return Some(None);
+    }
+    let id = format!("fake-session-{}", st.logins);
+    st.sessions.push(id.clone());
+    Some(Some(id))
 }
 
 /// The engine's 401 page (a JBoss HTML error, as recorded).
@@ -577,7 +611,9 @@ fn serve(
         }
         return Ok(());
     }
-    let reply = if authorized(&headers) {
+    let auth = authorize(state, &headers);
+    let new_session = auth.clone().flatten();
+    let reply = if auth.is_some() {
         handle(state, &method, &path, &body)
     } else {
         Reply {
@@ -605,6 +641,11 @@ fn serve(
     );
     if reply.status == 401 {
         head.push_str("WWW-Authenticate: Basic realm=\"ENGINE\"\r\n");
+    }
+    if let Some(id) = new_session {
+        head.push_str(&format!(
+            "Set-Cookie: JSESSIONID={id}; Path=/ovirt-engine; HttpOnly\r\n"
+        ));
     }
     head.push_str("\r\n");
     out.write_all(head.as_bytes())?;
@@ -701,6 +742,17 @@ impl FakeEngine {
     #[must_use]
     pub fn requests(&self) -> Vec<String> {
         lock(&self.state).requests.clone()
+    }
+
+    /// How many requests authenticated with credentials (logins) so far.
+    #[must_use]
+    pub fn logins(&self) -> u64 {
+        lock(&self.state).logins
+    }
+
+    /// End every session, as an engine restart or a session timeout does.
+    pub fn expire_sessions(&self) {
+        lock(&self.state).sessions.clear();
     }
 }
 

@@ -7,9 +7,10 @@
 //!   is used); `USER` selects the filtered user API (`Filter: true`). The API version follows the
 //!   URL (`…/ovirt-engine/api` is v4, anything else v3) unless the driver option
 //!   `rhevm_api_version` (`3`, `4`, `auto`) fixes it.
-//! * **Credentials** are the caller's (`admin@internal` / password), sent as HTTP Basic on every
-//!   call with `Prefer: persistent-auth`. Nothing is cached between requests, so one server can
-//!   serve several users and engines.
+//! * **Credentials** are the caller's (`admin@internal` / password), sent as HTTP Basic with
+//!   `Prefer: persistent-auth`; the engine's session cookie is then kept per engine and user
+//!   (password checked) and used instead, so one server serves several users and engines
+//!   without a login per call (see `client.rs`).
 //! * **Mapping**: realms ← the data center's clusters; images ← its templates (create from a
 //!   stopped VM, destroy); hardware profiles ← `SERVER`/`DESKTOP` ranges plus the engine's
 //!   instance types (v4); instances ← its VMs, with the engine states mapped onto
@@ -21,7 +22,8 @@
 //!   the engine's `<fault>` bodies mapped to 401/403/404/405/409/400 with the fault's message.
 //!
 //! Not implemented (yet): storage volumes (disks), networks and NICs, the SSO token flow of v4
-//! (HTTP Basic works on v4 engines too), the config-server address lookup.
+//! (HTTP Basic with persistent sessions works on v4 engines too), the config-server address
+//! lookup.
 
 mod client;
 mod compute;
@@ -83,6 +85,8 @@ impl DriverFactory for RhevmFactory {
 /// The driver: a connection pool plus the static descriptions.
 pub struct RhevmDriver {
     http: reqwest::Client,
+    /// Engine sessions kept between requests (see `client.rs`).
+    sessions: client::Sessions,
     version: VersionChoice,
     capabilities: CapabilitySet,
     features: Vec<DriverFeature>,
@@ -174,6 +178,7 @@ impl RhevmDriver {
             .map_err(|e| Error::internal("Cannot build the rhevm HTTP client").with_cause(e))?;
         Ok(Self {
             http,
+            sessions: client::Sessions::default(),
             version,
             capabilities: CapabilitySet::new(CAPABILITIES),
             features: vec![
@@ -190,7 +195,13 @@ impl RhevmDriver {
     fn engine<'a>(&'a self, ctx: &'a RequestContext) -> Result<client::Engine<'a>> {
         let creds = ctx.credentials()?;
         let provider = Provider::parse(ctx.provider.as_deref(), self.version)?;
-        client::Engine::new(&self.http, provider, &creds.user, &creds.password)
+        client::Engine::new(
+            &self.http,
+            &self.sessions,
+            provider,
+            &creds.user,
+            &creds.password,
+        )
     }
 }
 

@@ -728,6 +728,37 @@ async fn fake_engine_wrong_password_and_missing_credentials() {
     assert_eq!(err.message(), "No API provider set for this request.");
 }
 
+/// One login, then the engine's session: later calls (reads and writes) present the cookie,
+/// a different password never rides on it, and an expired session means one new login.
+#[tokio::test]
+async fn engine_sessions_are_reused_and_renewed() {
+    let e = FakeEngine::start().unwrap();
+    let d = driver();
+    let c = fake_ctx(&e);
+    d.realms(&c, &Filter::default()).await.unwrap();
+    let after_first = e.logins();
+    assert!(after_first >= 1);
+    for _ in 0..3 {
+        d.instances(&c, &Filter::default()).await.unwrap();
+    }
+    d.start_instance(&c, &InstanceId::new(fake::VM_OFF_ID))
+        .await
+        .unwrap();
+    assert_eq!(e.logins(), after_first, "the session is reused");
+
+    // Same user, wrong password: refused, not let in on the kept session.
+    let wrong = ctx(&e.provider(), fake::USER, "wrong");
+    let err = d.instances(&wrong, &Filter::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthFailed);
+
+    // The engine forgets its sessions: the next call logs in again, once, and succeeds.
+    e.expire_sessions();
+    let before = e.logins();
+    d.instances(&c, &Filter::default()).await.unwrap();
+    d.instances(&c, &Filter::default()).await.unwrap();
+    assert_eq!(e.logins(), before + 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transport faults
 
