@@ -259,38 +259,6 @@ fn put_post_delete_and_bad_names() {
     assert_eq!(r.status, 500);
 }
 
-/// Peak resident set size (`VmHWM`) of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM")
-}
-
-/// Deterministic content: byte `i` is `(i * 7 + i / 4096) mod 251`.
-fn byte_at(i: u64) -> u8 {
-    ((i.wrapping_mul(7) + i / 4096) % 251) as u8
-}
-
-/// A reader producing `len` bytes of [`byte_at`] without holding them.
-struct Pattern {
-    pos: u64,
-    len: u64,
-}
-
-impl Read for Pattern {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min((self.len - self.pos) as usize);
-        for (k, b) in buf.iter_mut().take(n).enumerate() {
-            *b = byte_at(self.pos + k as u64);
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
 #[test]
 fn large_blob_streams_up_and_down_in_bounded_memory() {
     const SIZE: u64 = 300 * 1024 * 1024;

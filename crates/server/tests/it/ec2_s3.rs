@@ -4,42 +4,10 @@
 //! S3) and down in bounded memory, deletions and the 404s and 403s around them. Skipped without
 //! `MOTO_URL` (see `ec2_backend`).
 
-use crate::common::{child, child_text, client, send, xml};
+use crate::common::{Pattern, byte_at, child, child_text, client, peak_rss_kib, send, xml};
 use crate::ec2_backend::{KEY, SECRET, Server, api, api_ok, moto_url, unique};
 use std::io::Read;
 use std::time::Duration;
-
-/// Peak resident set size (`VmHWM`) of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM")
-}
-
-/// Byte `i` of the large blob.
-fn byte_at(i: u64) -> u8 {
-    ((i.wrapping_mul(13) + i / 7919) % 253) as u8
-}
-
-/// `len` bytes of [`byte_at`], produced as they are read.
-struct Pattern {
-    pos: u64,
-    len: u64,
-}
-
-impl Read for Pattern {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min((self.len - self.pos) as usize);
-        for (k, b) in buf.iter_mut().take(n).enumerate() {
-            *b = byte_at(self.pos + k as u64);
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
 
 #[test]
 fn buckets_and_blobs_against_moto() {
