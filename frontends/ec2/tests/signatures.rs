@@ -1,7 +1,8 @@
 //! Our SigV4 verifier against independent implementations:
 //!
-//! 1. the AWS signing test suite (`fixtures/sigv4/`, see its README for origin and licence):
-//!    every signed request must verify with the vector's secret, and fail with another;
+//! 1. the AWS signing test suite (`fixtures/sigv4/` at the workspace root, see its README for
+//!    origin and licence): every signed request must verify with the vector's secret, and fail
+//!    with another;
 //! 2. `aws-sigv4`'s signer as an oracle: random EC2-shaped requests signed by it must verify,
 //!    and any one-byte change to what is signed must not.
 
@@ -86,7 +87,7 @@ fn expected_failure(name: &str, file: &str) -> bool {
 
 #[test]
 fn aws_signing_test_suite() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sigv4");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sigv4");
     let mut passed = Vec::new();
     let mut unexpected = Vec::new();
     for entry in std::fs::read_dir(&root).unwrap() {

@@ -2,7 +2,7 @@
 //!
 //! The canonical request is rebuilt from the request *as received*; the signing key and HMACs
 //! are computed here with `hmac`/`sha2`. It is proven against the AWS signing test suite
-//! (`tests/fixtures/sigv4/`) and, in a property test, against `aws-sigv4`'s signer.
+//! (`fixtures/sigv4/` at the workspace root) and, in a property test, against `aws-sigv4`'s signer.
 //!
 //! Pitfalls, each handled where noted:
 //! 1. **Body**: the payload hash covers the exact bytes received. botocore sends EC2 as a form
