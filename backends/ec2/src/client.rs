@@ -317,6 +317,30 @@ fn sign_request(
     body: &str,
     content_type: &str,
 ) -> Result<Vec<(String, String)>> {
+    sign_v4(
+        service.signing_name,
+        ep,
+        creds,
+        SigningSettings::default(),
+        ("POST", ep.url.as_str()),
+        &[("content-type", content_type)],
+        SignableBody::Bytes(body.as_bytes()),
+    )
+}
+
+/// The SigV4 headers for one request to `ep` (the `host` header is added and signed here), with
+/// the caller's key pair, for the service `signing_name`. Shared by the Query APIs and S3, which
+/// differ only in their settings and body.
+pub(crate) fn sign_v4(
+    signing_name: &str,
+    ep: &Endpoint,
+    creds: &Credentials,
+    settings: SigningSettings,
+    (method, url): (&str, &str),
+    headers: &[(&str, &str)],
+    body: SignableBody<'_>,
+) -> Result<Vec<(String, String)>> {
+    let msg = format!("Cannot sign the {signing_name} request");
     let identity = AwsCredentials::new(
         creds.user.clone(),
         creds.password.expose().to_owned(),
@@ -328,27 +352,21 @@ fn sign_request(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(&ep.region)
-        .name(service.signing_name)
+        .name(signing_name)
         .time(SystemTime::now())
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
-        .map_err(|e| Error::internal("Cannot sign the EC2 request").with_cause(e))?
+        .map_err(|e| Error::internal(msg.clone()).with_cause(e))?
         .into();
     let authority = ep.authority();
-    let headers = [("host", authority.as_str()), ("content-type", content_type)];
-    let url = ep.url.as_str();
-    let req = SignableRequest::new(
-        "POST",
-        url,
-        headers.into_iter(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .map_err(|e| Error::internal("Cannot sign the EC2 request").with_cause(e))?;
+    let all = std::iter::once(("host", authority.as_str())).chain(headers.iter().copied());
+    let req = SignableRequest::new(method, url, all, body)
+        .map_err(|e| Error::internal(msg.clone()).with_cause(e))?;
     let (instructions, _signature) = sign(req, &params)
-        .map_err(|e| Error::internal("Cannot sign the EC2 request").with_cause(e))?
+        .map_err(|e| Error::internal(msg.clone()).with_cause(e))?
         .into_parts();
-    let (headers, _query) = instructions.into_parts();
-    Ok(headers
+    let (signed, _query) = instructions.into_parts();
+    Ok(signed
         .into_iter()
         .map(|h| (h.name().to_owned(), h.value().to_owned()))
         .collect())

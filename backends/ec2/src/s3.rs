@@ -21,12 +21,10 @@
 use crate::Ec2Driver;
 use crate::endpoint::{DEFAULT_REGION, EUCALYPTUS_PORT, Endpoint, Flavor, OTHER_ENDPOINTS};
 use async_trait::async_trait;
-use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SigningSettings,
+    UriPathNormalizationMode,
 };
-use aws_sigv4::sign::v4;
 use bytes::{Bytes, BytesMut};
 use deltacloud_core::driver::Buckets;
 use deltacloud_core::{
@@ -37,7 +35,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use reqwest::Method;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// The bucket capabilities this module serves.
@@ -688,46 +686,23 @@ fn sign_s3(
     url: &Url,
     headers: &[(String, String)],
 ) -> Result<Vec<(String, String)>> {
-    let identity = AwsCredentials::new(
-        creds.user.clone(),
-        creds.password.expose().to_owned(),
-        None,
-        None,
-        "deltacloud",
-    )
-    .into();
     let mut settings = SigningSettings::default();
     settings.percent_encoding_mode = PercentEncodingMode::Single;
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&ep.region)
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .map_err(|e| Error::internal("Cannot sign the S3 request").with_cause(e))?
-        .into();
-    let authority = ep.authority();
-    let all: Vec<(&str, &str)> = std::iter::once(("host", authority.as_str()))
-        .chain(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let req = SignableRequest::new(
-        method.as_str(),
-        url.as_str(),
-        all.into_iter(),
+    crate::client::sign_v4(
+        "s3",
+        ep,
+        creds,
+        settings,
+        (method.as_str(), url.as_str()),
+        &headers,
         SignableBody::UnsignedPayload,
     )
-    .map_err(|e| Error::internal("Cannot sign the S3 request").with_cause(e))?;
-    let (instructions, _signature) = sign(req, &params)
-        .map_err(|e| Error::internal("Cannot sign the S3 request").with_cause(e))?
-        .into_parts();
-    let (signed, _query) = instructions.into_parts();
-    Ok(signed
-        .into_iter()
-        .map(|h| (h.name().to_owned(), h.value().to_owned()))
-        .collect())
 }
 
 fn meta_headers(meta: &BTreeMap<String, String>) -> Vec<(String, String)> {
