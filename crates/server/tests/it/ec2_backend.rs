@@ -53,13 +53,25 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(provider: &str, timeout_secs: u32) -> Self {
+        Self::start_driver("ec2", provider, timeout_secs)
+    }
+
+    /// `deltacloudd -i <driver> -P <provider> -t <timeout>` (the rhevm tests use it too).
+    pub(crate) fn start_driver(driver: &str, provider: &str, timeout_secs: u32) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_deltacloudd"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOSTNAME", "testhost")
             .env("RUST_LOG", "warn")
-            .args(["-i", "ec2", "-P", provider, "-t", &timeout_secs.to_string()])
+            .args([
+                "-i",
+                driver,
+                "-P",
+                provider,
+                "-t",
+                &timeout_secs.to_string(),
+            ])
             .args(["-f", "deltacloud,cimi,ec2"])
             .args(["-p", "0", "-r", "127.0.0.1", "--data-dir"])
             .arg(tmp.path())
@@ -80,7 +92,7 @@ impl Server {
         });
         let base = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("deltacloudd -i ec2 did not start");
+            .unwrap_or_else(|e| panic!("deltacloudd -i {driver} did not start: {e}"));
         Self {
             child,
             base,

@@ -6,73 +6,20 @@
 //! format.
 
 use crate::common::{Resp, client, send, xml};
+use crate::ec2_backend::Server;
 use deltacloud_backend_rhevm::fake::{self, FakeEngine};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const USER: &str = fake::USER;
 const PASSWORD: &str = fake::PASSWORD;
 
-/// `deltacloudd -i rhevm -P <engine>;<dc> -t 2` on an ephemeral port. (The shared harness
-/// always passes `-i mock`, and `-i` may be given once only.)
-struct Server {
-    child: Child,
-    base: String,
-    _tmp: tempfile::TempDir,
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `deltacloudd -i rhevm -P <engine>;<dc> -t 2` on an ephemeral port, in front of a fresh
+/// fake engine.
 fn start() -> (FakeEngine, Server) {
     let engine = FakeEngine::start().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deltacloudd"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOSTNAME", "testhost")
-        .env("RUST_LOG", "warn")
-        .args(["-i", "rhevm", "-P", &engine.provider(), "-t", "2"])
-        .args(["-p", "0", "-r", "127.0.0.1", "--data-dir"])
-        .arg(tmp.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(rest) = line.strip_prefix("Listening on ") {
-                let _ = tx.send(rest.trim().to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("deltacloudd -i rhevm did not start");
-    (
-        engine,
-        Server {
-            child,
-            base,
-            _tmp: tmp,
-        },
-    )
+    let server = Server::start_driver("rhevm", &engine.provider(), 2);
+    (engine, server)
 }
 
 /// Texts of every element named `name` anywhere in the document.
