@@ -258,6 +258,20 @@ impl<'a> Engine<'a> {
             .await
             .map(drop)
     }
+
+    /// `DELETE path` with an XML body (v3's detach: `<action><detach>true</detach></action>`).
+    pub async fn delete_with<B: Serialize>(&self, path: &str, body: &B) -> Result<()> {
+        let what = format!("DELETE {path}");
+        let xml = xml::to_xml(body).map_err(|e| {
+            Error::internal("Cannot encode the request for the oVirt engine").with_cause(e)
+        })?;
+        let make = |session: Option<&str>| {
+            self.request(Method::DELETE, path, session)
+                .header(reqwest::header::CONTENT_TYPE, "application/xml")
+                .body(xml.clone())
+        };
+        self.send(make, &what).await.map(drop)
+    }
 }
 
 /// Transport failures. reqwest's message names the URL (never the credentials, which travel in

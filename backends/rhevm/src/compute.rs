@@ -82,7 +82,7 @@ pub async fn datacenters(eng: &Engine<'_>) -> Result<Vec<DataCenter>> {
 }
 
 /// The provider's data center, or the engine's first one when the provider names none.
-async fn datacenter(eng: &Engine<'_>) -> Result<DataCenter> {
+pub(crate) async fn datacenter(eng: &Engine<'_>) -> Result<DataCenter> {
     let all = datacenters(eng).await?;
     match &eng.provider.datacenter {
         Some(id) => all.into_iter().find(|d| d.id == *id).ok_or_else(|| {
@@ -125,7 +125,7 @@ fn in_clusters(r: Option<&IdRef>, clusters: &[Cluster]) -> bool {
         .is_some_and(|id| clusters.iter().any(|c| c.id == id))
 }
 
-fn single_id(f: &Filter) -> Option<&str> {
+pub(crate) fn single_id(f: &Filter) -> Option<&str> {
     match f.id.as_deref() {
         Some([one]) => Some(one.as_str()),
         _ => None,
@@ -133,7 +133,7 @@ fn single_id(f: &Filter) -> Option<&str> {
 }
 
 /// Refuse path segments that could address something else on the engine.
-fn check_id(id: &str) -> Result<&str> {
+pub(crate) fn check_id(id: &str) -> Result<&str> {
     if id.is_empty()
         || !id
             .chars()
@@ -146,7 +146,7 @@ fn check_id(id: &str) -> Result<&str> {
     }
 }
 
-fn is_safe_id(id: &str) -> bool {
+pub(crate) fn is_safe_id(id: &str) -> bool {
     check_id(id).is_ok()
 }
 
@@ -457,7 +457,7 @@ impl RhevmDriver {
         Ok(instance_from(vm, &nics, owner, &self.machine))
     }
 
-    async fn vms(&self, eng: &Engine<'_>, f: &Filter) -> Result<Vec<Vm>> {
+    pub(crate) async fn vms(&self, eng: &Engine<'_>, f: &Filter) -> Result<Vec<Vm>> {
         if let Some(id) = single_id(f) {
             if !is_safe_id(id) {
                 return Ok(Vec::new());

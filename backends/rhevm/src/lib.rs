@@ -14,24 +14,22 @@
 //! * **Mapping**: realms ← the data center's clusters; images ← its templates (create from a
 //!   stopped VM, destroy); hardware profiles ← `SERVER`/`DESKTOP` ranges plus the engine's
 //!   instance types (v4); instances ← its VMs, with the engine states mapped onto
-//!   [`rhevm_state_machine`]. See `compute.rs`.
+//!   [`rhevm_state_machine`]. See `compute.rs`. Storage volumes ← its disks (create on a data
+//!   storage domain, destroy, attach to and detach from VMs); see `storage.rs`.
 //! * **HTTPS**: engines are normally HTTPS. That needs this crate's `tls` feature (rustls; the
 //!   driver option `rhevm_ca_file` adds a private CA). Without it an `https://` provider answers
 //!   501 with a message saying so.
 //! * **Errors** are classified once, in `client.rs`: timeouts 504, transport/5xx/garbage 502,
 //!   the engine's `<fault>` bodies mapped to 401/403/404/405/409/400 with the fault's message.
 //!
-//! Not implemented (yet): storage volumes (disks), networks and NICs, the SSO token flow of v4
-//! (HTTP Basic with persistent sessions works on v4 engines too), the config-server address
-//! lookup.
+//! Not implemented (yet): disk snapshots, networks and NICs, the SSO token flow of v4 (HTTP
+//! Basic with persistent sessions works on v4 engines too), the config-server address lookup.
 
 mod client;
 mod compute;
 pub mod provider;
+mod storage;
 pub mod xml;
-
-#[cfg(any(test, feature = "fake-engine"))]
-pub mod fake;
 
 #[cfg(test)]
 mod tests;
@@ -39,7 +37,7 @@ mod tests;
 use async_trait::async_trait;
 use deltacloud_core::driver::{
     Addresses, Buckets, Firewalls, HardwareProfiles, Keys, LoadBalancers, Metrics, Networks,
-    StorageSnapshots, StorageVolumes,
+    StorageSnapshots,
 };
 use deltacloud_core::{
     Capability, CapabilitySet, Driver, DriverFactory, DriverFeature, DriverInfo, DriverSettings,
@@ -108,6 +106,11 @@ const CAPABILITIES: &[Capability] = {
         C::StopInstance,
         C::RebootInstance,
         C::DestroyInstance,
+        C::StorageVolumes,
+        C::CreateStorageVolume,
+        C::DestroyStorageVolume,
+        C::AttachStorageVolume,
+        C::DetachStorageVolume,
         C::Providers,
     ]
 };
@@ -289,8 +292,6 @@ fn arch_ok(p: &HardwareProfile, f: &Filter) -> bool {
 
 /// Not offered by oVirt through this driver: the typed not-supported error.
 impl Keys for RhevmDriver {}
-/// Not implemented yet (disks): the typed not-supported error.
-impl StorageVolumes for RhevmDriver {}
 impl StorageSnapshots for RhevmDriver {}
 impl Buckets for RhevmDriver {}
 impl Addresses for RhevmDriver {}

@@ -4,14 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::fake::{self, FakeEngine};
 use crate::{RhevmDriver, rhevm_state_machine};
-use deltacloud_core::driver::{HardwareProfiles, Images, Instances, Realms};
+use deltacloud_core::driver::{HardwareProfiles, Images, Instances, Realms, StorageVolumes};
 use deltacloud_core::{
-    AddressType, CreateImage, CreateInstance, Credentials, Driver, DriverSettings, ErrorKind,
-    Filter, ImageId, InstanceAction, InstanceId, InstanceState, PropertyName, RealmId,
-    RequestContext,
+    AddressType, CreateImage, CreateInstance, CreateStorageVolume, Credentials, Driver,
+    DriverSettings, ErrorKind, Filter, ImageId, InstanceAction, InstanceId, InstanceState,
+    PropertyName, RealmId, RequestContext, StorageVolumeId,
 };
+use deltacloud_testkit::ovirt::{self as fake, FakeEngine};
 use deltacloud_testkit::{BodyMatch, Cassette, Fault, FaultServer, MatchRules, ReplayServer};
 use std::time::Duration;
 
@@ -484,6 +484,64 @@ async fn user_mode_sends_the_filter_header() {
     );
 }
 
+/// Volumes from the recorded v4 inventory: only `data` disks (not the engine's `OVF_STORE` or
+/// memory volumes), attachments read from each VM's `diskattachments`.
+#[tokio::test]
+async fn v4_inventory_disks_are_volumes() {
+    let s = v4_server();
+    let d = driver();
+    let c = v4_ctx(&s, V4_DC);
+    let mut vols = d.storage_volumes(&c, &Filter::default()).await.unwrap();
+    vols.sort_by(|a, b| a.id.cmp(&b.id));
+    let got: Vec<_> = vols
+        .iter()
+        .map(|v| {
+            (
+                v.id.as_str(),
+                v.capacity.as_deref(),
+                v.state.as_deref(),
+                v.instance_id.as_deref(),
+                v.device.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "08b054b2-0001-4dd6-9cf2-434213c02fbe",
+                Some("8"),
+                Some("IN-USE"),
+                Some("a1293e54-dae8-496f-baa4-27719592113e"),
+                Some("/dev/vda")
+            ),
+            (
+                "2d41b00f-d594-47dd-9148-931731ddf8ff",
+                Some("0.04"),
+                Some("AVAILABLE"),
+                None,
+                None
+            ),
+            (
+                "738dc6a9-c7ff-4bd4-8f37-d0e4fdc0ff76",
+                Some("0.04"),
+                Some("IN-USE"),
+                Some("8070fa6d-5b82-412c-9d41-a00017205c73"),
+                None
+            ),
+            (
+                "d7355822-5742-4d87-81c8-ffdbd87515db",
+                Some("8"),
+                Some("AVAILABLE"),
+                None,
+                None
+            ),
+        ]
+    );
+    assert_eq!(vols[0].name.as_deref(), Some("GlanceDisk-fe03ebf"));
+    s.assert_all_matched();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The fake engine: write paths and state changes
 
@@ -873,11 +931,16 @@ fn declared_capabilities_match_the_implementation() {
         C::StopInstance,
         C::RebootInstance,
         C::DestroyInstance,
+        C::StorageVolumes,
+        C::CreateStorageVolume,
+        C::DestroyStorageVolume,
+        C::AttachStorageVolume,
+        C::DetachStorageVolume,
         C::Providers,
     ] {
         assert!(caps.has(c), "{c}");
     }
-    for c in [C::Keys, C::StorageVolumes, C::Buckets, C::RunOnInstance] {
+    for c in [C::Keys, C::StorageSnapshots, C::Buckets, C::RunOnInstance] {
         assert!(!caps.has(c), "{c}");
     }
     assert_eq!(d.name(), "rhevm");
@@ -899,4 +962,111 @@ fn declared_capabilities_match_the_implementation() {
         ..DriverSettings::default()
     });
     assert_eq!(bad.err().map(|e| e.kind()), Some(ErrorKind::Validation));
+}
+
+/// Disks on the fake engine: create (locked, then available), attach to a VM, the engine's
+/// refusal to attach twice or to delete a disk in use, detach, destroy.
+#[tokio::test]
+async fn fake_engine_disk_lifecycle() {
+    let e = FakeEngine::start().unwrap();
+    let d = driver();
+    let c = fake_ctx(&e);
+    let before = d.storage_volumes(&c, &Filter::default()).await.unwrap();
+    let on_disk = before.iter().find(|v| v.id == fake::VM_ON_DISK_ID).unwrap();
+    assert_eq!(on_disk.instance_id.as_deref(), Some(fake::VM_ON_ID));
+    assert_eq!(on_disk.state.as_deref(), Some("IN-USE"));
+
+    // Bad input is refused before the engine is asked.
+    let asked = e.requests().len();
+    for capacity in [None, Some("0"), Some("lots")] {
+        let err = d
+            .create_storage_volume(
+                &c,
+                &CreateStorageVolume {
+                    capacity: capacity.map(str::to_owned),
+                    ..CreateStorageVolume::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation, "{capacity:?}");
+    }
+    assert_eq!(e.requests().len(), asked);
+
+    let v = d
+        .create_storage_volume(
+            &c,
+            &CreateStorageVolume {
+                capacity: Some("2".into()),
+                name: Some("data-disk".into()),
+                description: Some("scratch".into()),
+                ..CreateStorageVolume::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.state.as_deref(), Some("CREATING"));
+    assert_eq!(v.capacity.as_deref(), Some("2"));
+    assert_eq!(v.name.as_deref(), Some("data-disk"));
+    assert!(e.disk_ids().contains(&v.id.to_string()));
+    let id = v.id.clone();
+    let f = Filter {
+        id: Some(vec![id.to_string()]),
+        ..Filter::default()
+    };
+    // The engine keeps the new disk locked for one more read; then it is available.
+    let now = d.storage_volumes(&c, &f).await.unwrap();
+    assert_eq!(now[0].state.as_deref(), Some("CREATING"));
+    let now = d.storage_volumes(&c, &f).await.unwrap();
+    assert_eq!(now[0].state.as_deref(), Some("AVAILABLE"));
+    assert_eq!(now[0].description.as_deref(), Some("scratch"));
+
+    let v = d
+        .attach_storage_volume(&c, &id, &InstanceId::new(fake::VM_ON_ID), "/dev/vdb")
+        .await
+        .unwrap();
+    assert_eq!(v.state.as_deref(), Some("IN-USE"));
+    assert_eq!(v.instance_id.as_deref(), Some(fake::VM_ON_ID));
+    assert_eq!(
+        v.device.as_deref(),
+        Some("/dev/vdb"),
+        "the engine's name for it"
+    );
+    assert_eq!(e.disk_attached_to(&id).as_deref(), Some(fake::VM_ON_ID));
+
+    let err = d
+        .attach_storage_volume(&c, &id, &InstanceId::new(fake::VM_OFF_ID), "/dev/vdc")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(
+        err.message().contains("already attached"),
+        "{}",
+        err.message()
+    );
+    let err = d.destroy_storage_volume(&c, &id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{}", err.message());
+
+    let v = d.detach_storage_volume(&c, &id).await.unwrap();
+    assert_eq!(v.state.as_deref(), Some("AVAILABLE"));
+    assert_eq!(v.instance_id, None);
+    assert_eq!(e.disk_attached_to(&id), None);
+    let err = d.detach_storage_volume(&c, &id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidState);
+
+    d.destroy_storage_volume(&c, &id).await.unwrap();
+    assert!(!e.disk_ids().contains(&id.to_string()));
+    assert!(d.storage_volumes(&c, &f).await.unwrap().is_empty());
+    let err = d.destroy_storage_volume(&c, &id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = d
+        .attach_storage_volume(
+            &c,
+            &StorageVolumeId::new(fake::FREE_DISK_ID),
+            &InstanceId::new("no-such-vm"),
+            "/dev/vdb",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
 }

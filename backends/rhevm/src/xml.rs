@@ -378,6 +378,100 @@ impl Fault {
     }
 }
 
+/// `<vms><vm id/></vms>`: the VMs a v3 disk is attached to (v4 lists attachments per VM).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmRefs {
+    #[serde(rename = "vm", default)]
+    pub items: Vec<IdRef>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageDomainRefs {
+    #[serde(rename = "storage_domain", default)]
+    pub items: Vec<IdRef>,
+}
+
+/// A virtual disk (`GET disks`). Sizes are bytes; v3 has `<size>` where v4 has only
+/// `<provisioned_size>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "disk")]
+pub struct Disk {
+    #[serde(rename = "@id", default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// `data`, or the engine's own disks (`ovf_store`, `memory_dump_volume`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vms: Option<VmRefs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_domains: Option<StorageDomainRefs>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "disks")]
+pub struct Disks {
+    #[serde(rename = "disk", default)]
+    pub items: Vec<Disk>,
+}
+
+/// v4: a disk attached to a VM (`GET vms/{id}/diskattachments`); its id is the disk's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "disk_attachment")]
+pub struct DiskAttachment {
+    #[serde(rename = "@id", default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<IdRef>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "disk_attachments")]
+pub struct DiskAttachments {
+    #[serde(rename = "disk_attachment", default)]
+    pub items: Vec<DiskAttachment>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "storage_domain")]
+pub struct StorageDomain {
+    #[serde(rename = "@id", default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// `data`, `iso`, `export`, `image`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_centers: Option<DataCenterRefs>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataCenterRefs {
+    #[serde(rename = "data_center", default)]
+    pub items: Vec<IdRef>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "storage_domains")]
+pub struct StorageDomains {
+    #[serde(rename = "storage_domain", default)]
+    pub items: Vec<StorageDomain>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request bodies
 
@@ -444,6 +538,52 @@ pub struct NewTemplate {
 pub struct Action {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+}
+
+/// `POST disks`: a new thin-provisioned (`cow`, sparse) data disk on one storage domain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "disk")]
+pub struct NewDisk {
+    /// v4 names a disk with `<name>`, v3 with `<alias>`; both are sent (each ignores the other).
+    pub name: String,
+    pub alias: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub provisioned_size: u64,
+    /// v3 reads the size from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    pub format: String,
+    pub sparse: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    pub storage_domains: StorageDomainRefs,
+}
+
+/// v4 `POST vms/{id}/diskattachments`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "disk_attachment")]
+pub struct NewDiskAttachment {
+    pub disk: IdRef,
+    pub interface: String,
+    pub bootable: bool,
+    pub active: bool,
+}
+
+/// v3 `POST vms/{id}/disks`: attach an existing disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "disk")]
+pub struct AttachDiskV3 {
+    #[serde(rename = "@id")]
+    pub id: String,
+    pub active: bool,
+}
+
+/// v3 `DELETE vms/{id}/disks/{disk}` body: detach, keep the disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename = "action")]
+pub struct DetachV3 {
+    pub detach: bool,
 }
 
 /// Serialize a request body (the XML declaration is optional for the engine and left out).

@@ -54,6 +54,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # A stateful fake oVirt engine
+//!
+//! Replaying recordings cannot follow a VM from `image_locked` to `up`, so [`ovirt::FakeEngine`]
+//! is a small stateful oVirt (API v4) engine for end-to-end tests of the rhevm backend: seeded
+//! with the recorded inventory's data centers, templates and VMs, plus a storage domain and
+//! disks, with sessions, SSO bearer tokens, the engine's 409 faults and a hang mode. It writes
+//! its XML itself, independent of the backend's serde structs, so a shape mismatch between the
+//! backend and the engine fails a test instead of passing on both sides.
+//!
 //! # Where recordings are
 //!
 //! Recordings live in `../shared/recordings` on developer machines and in CI, but the project
@@ -66,6 +75,7 @@ mod error;
 mod fault;
 mod http;
 mod matcher;
+pub mod ovirt;
 mod paths;
 mod replay;
 

@@ -118,19 +118,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Ec2State>) {
             .app_data(state)
             // One per worker: `configure` runs in each worker's app factory.
             .app_data(handlers::RenderMemo::default())
+            .app_data(auth::sigv4::SigningKeys::default())
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route(web::get().to(handle))
             .route(web::post().to(handle)),
     );
 }
 
-/// A random (v4) UUID from the thread-local CSPRNG: `Uuid::new_v4` asks the kernel
-/// (`getrandom`) for every request, a system call on the hot path for an id that only needs to
-/// be unique.
+/// A random (v4) UUID. The workspace enables uuid's `fast-rng`, so this draws from the
+/// thread-local CSPRNG rather than asking the kernel (`getrandom`) on every request.
 fn new_request_id() -> String {
-    uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .to_string()
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn respond(status: u16, request_id: &str, xml: String) -> HttpResponse {
@@ -229,21 +227,24 @@ async fn serve(
     state: &Ec2State,
 ) -> Ec2Result<(String, String, handlers::Body)> {
     let headers = header_pairs(req);
+    // The query's pairs come first in `params`, then the form body's.
+    let mut params = Params::parse(req.query_string().as_bytes())?;
+    let in_query = params.pairs().len();
+    if req.method() == actix_web::http::Method::POST && is_form(req) {
+        params.extend(Params::parse(body)?);
+    }
+    let query = &params.pairs()[..in_query];
     let parts = HttpParts {
         method: req.method().as_str(),
         path: req.path(),
         query: req.query_string(),
+        decoded_query: Some(query),
         headers: &headers,
         body,
     };
-    let query = Params::parse(parts.query.as_bytes())?;
-    let mut params = query.clone();
-    if req.method() == actix_web::http::Method::POST && is_form(req) {
-        params.extend(Params::parse(body)?);
-    }
 
     // Who is calling.
-    let presented = auth::detect(&parts, query.pairs(), params.pairs())?;
+    let presented = auth::detect(&parts, query, params.pairs())?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (identity, access_key) = match presented {
         Presented::V4(c) => {
@@ -263,7 +264,16 @@ async fn serve(
                     c.region
                 )));
             }
-            auth::sigv4::verify(&parts, &c, rec.secret.expose())?;
+            let key = match req.app_data::<auth::sigv4::SigningKeys>() {
+                Some(keys) => keys.get(&c, &rec.secret),
+                None => auth::sigv4::signing_key(
+                    rec.secret.expose(),
+                    &c.scope_date,
+                    &c.region,
+                    &c.service,
+                ),
+            };
+            auth::sigv4::verify_with_key(&parts, &c, &key)?;
             (rec.identity, c.access_key)
         }
         Presented::V2(c) => {

@@ -50,20 +50,27 @@ fn parse_request(text: &str) -> Req {
     }
 }
 
+/// Verify `req` twice: decoding the raw query here, and from the pairs the handler already
+/// decoded (what `/ec2` does); both must agree.
 fn check(req: &Req, secret: &str) -> Result<(), String> {
-    let parts = HttpParts {
+    let query = Params::parse(req.query.as_bytes()).unwrap();
+    let mut parts = HttpParts {
         method: &req.method,
         path: &req.path,
         query: &req.query,
+        decoded_query: None,
         headers: &req.headers,
         body: &req.body,
     };
-    let query = Params::parse(req.query.as_bytes()).unwrap();
     let claims = match detect(&parts, query.pairs(), query.pairs()).map_err(|e| e.to_string())? {
         Presented::V4(c) => c,
         other => return Err(format!("not SigV4: {other:?}")),
     };
-    sigv4::verify(&parts, &claims, secret).map_err(|e| e.to_string())
+    let raw = sigv4::verify(&parts, &claims, secret).map_err(|e| e.to_string());
+    parts.decoded_query = Some(query.pairs());
+    let decoded = sigv4::verify(&parts, &claims, secret).map_err(|e| e.to_string());
+    assert_eq!(raw, decoded, "raw and pre-decoded query disagree");
+    raw
 }
 
 /// Vectors our EC2 verifier cannot pass by design (stack.md §3):

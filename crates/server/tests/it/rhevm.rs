@@ -1,5 +1,5 @@
 //! The rhevm driver end to end: the real `deltacloudd -i rhevm -P '<engine>/ovirt-engine/api;DC'`
-//! in front of the stateful fake oVirt engine (`deltacloud_backend_rhevm::fake`, answers shaped
+//! in front of the stateful fake oVirt engine (`deltacloud_testkit::ovirt`, answers shaped
 //! like the recorded v4 inventory). The scenario the project was first presented with: EC2 and
 //! CIMI tooling against an oVirt engine, where availability zones are clusters, images are
 //! templates and instances are VMs; then `/api`, and the engine's faults in each frontend's
@@ -7,7 +7,7 @@
 
 use crate::common::{Resp, client, send, xml};
 use crate::ec2_backend::Server;
-use deltacloud_backend_rhevm::fake::{self, FakeEngine};
+use deltacloud_testkit::ovirt::{self as fake, FakeEngine};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fault;
+mod ovirt;
 mod raw;
 mod recordings;
 mod replay;

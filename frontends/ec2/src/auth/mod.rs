@@ -191,6 +191,7 @@ mod tests {
             method: "GET",
             path: "/ec2",
             query: "",
+            decoded_query: None,
             headers,
             body: b"",
         };

@@ -28,6 +28,7 @@
 
 use super::{ParsedTime, Signature, hmac_sha256, parse_amz_date};
 use crate::error::{Ec2Error, Ec2Result};
+use deltacloud_core::Secret;
 use sha2::{Digest, Sha256};
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -44,6 +45,10 @@ pub struct HttpParts<'a> {
     pub path: &'a str,
     /// The raw query string without `?`.
     pub query: &'a str,
+    /// The query's pairs, already decoded by a caller that parsed them anyway (the `/ec2`
+    /// handler does, for the parameters); `None` decodes `query` here. Saves decoding every
+    /// signed request twice.
+    pub decoded_query: Option<&'a [(String, String)]>,
     /// Header names in lower case, values as received, in order.
     pub headers: &'a [(String, String)],
     pub body: &'a [u8],
@@ -303,17 +308,29 @@ pub fn normalize_path(path: &str) -> String {
 #[must_use]
 pub fn canonical_query(raw: &str, drop_signature: bool) -> String {
     let mut out = String::with_capacity(raw.len() + 16);
-    canonical_query_into(&mut out, raw, drop_signature);
+    canonical_query_into(
+        &mut out,
+        form_urlencoded::parse(raw.as_bytes()),
+        raw.len(),
+        drop_signature,
+    );
     out
 }
 
-/// [`canonical_query`] appending to `out`. Every pair is encoded once into a scratch buffer and
-/// sorted as `(key, value)` ranges of it, rather than as two `String`s per pair.
-fn canonical_query_into(out: &mut String, raw: &str, drop_signature: bool) {
-    let mut scratch = String::with_capacity(raw.len() + 16);
+/// [`canonical_query`] of decoded pairs, appended to `out`. Every pair is encoded once into a
+/// scratch buffer and sorted as `(key, value)` ranges of it, rather than as two `String`s per
+/// pair. `size_hint` is the raw query's length.
+fn canonical_query_into<K: AsRef<str>, V: AsRef<str>>(
+    out: &mut String,
+    pairs_in: impl Iterator<Item = (K, V)>,
+    size_hint: usize,
+    drop_signature: bool,
+) {
+    let mut scratch = String::with_capacity(size_hint + 16);
     // (key start, key end = value start, value end) in `scratch`.
     let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
-    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+    for (k, v) in pairs_in {
+        let (k, v) = (k.as_ref(), v.as_ref());
         if drop_signature && k == "X-Amz-Signature" {
             continue;
         }
@@ -361,7 +378,21 @@ pub fn canonical_request(parts: &HttpParts<'_>, c: &V4Claims) -> Ec2Result<Strin
     out.push('\n');
     uri_encode_into(&mut out, normalize_path(parts.path).as_bytes(), true);
     out.push('\n');
-    canonical_query_into(&mut out, parts.query, c.presigned_expires.is_some());
+    let drop_signature = c.presigned_expires.is_some();
+    match parts.decoded_query {
+        Some(pairs) => canonical_query_into(
+            &mut out,
+            pairs.iter().map(|(k, v)| (k, v)),
+            parts.query.len(),
+            drop_signature,
+        ),
+        None => canonical_query_into(
+            &mut out,
+            form_urlencoded::parse(parts.query.as_bytes()),
+            parts.query.len(),
+            drop_signature,
+        ),
+    }
     out.push('\n');
     for name in &c.signed_headers {
         out.push_str(name);
@@ -425,14 +456,62 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 /// # Errors
 /// `SignatureDoesNotMatch`, or the canonicalization errors of [`canonical_request`].
 pub fn verify(parts: &HttpParts<'_>, c: &V4Claims, secret: &str) -> Ec2Result<()> {
+    verify_with_key(
+        parts,
+        c,
+        &signing_key(secret, &c.scope_date, &c.region, &c.service),
+    )
+}
+
+/// [`verify`] with the signing key of the claims' scope already derived (by [`signing_key`]):
+/// the four HMACs that derive it depend only on the secret and the scope, which stay the same
+/// for a day, so the `/ec2` handler keeps recent keys ([`SigningKeys`]).
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with_key(parts: &HttpParts<'_>, c: &V4Claims, key: &[u8; 32]) -> Ec2Result<()> {
     let canonical = canonical_request(parts, c)?;
     let sts = string_to_sign(c, &canonical);
-    let key = signing_key(secret, &c.scope_date, &c.region, &c.service);
-    let expected = hex::encode(hmac_sha256(&key, sts.as_bytes()));
+    let expected = hex::encode(hmac_sha256(key, sts.as_bytes()));
     if c.signature.ct_matches(expected.as_bytes()) {
         Ok(())
     } else {
         Err(Ec2Error::signature_mismatch())
+    }
+}
+
+/// Signing keys derived recently, by access key and credential scope, with the secret they
+/// were derived from: a key is reused only while the caller's secret is still the one it came
+/// from (compared in constant time), so a changed or removed credential never verifies with a
+/// stale key. One per worker thread (a `RefCell`, never borrowed across an `.await`); at most
+/// [`SigningKeys::MAX`] entries, then it starts over, which bounds memory whatever callers send.
+#[derive(Default)]
+pub struct SigningKeys {
+    map: std::cell::RefCell<std::collections::HashMap<KeyId, (Secret, [u8; 32])>>,
+}
+
+/// `(access key, credential scope)`.
+type KeyId = (String, String);
+
+impl SigningKeys {
+    pub const MAX: usize = 256;
+
+    /// The signing key of `c`'s scope for `access_key` with `secret`, derived on a miss.
+    #[must_use]
+    pub fn get(&self, c: &V4Claims, secret: &Secret) -> [u8; 32] {
+        let id = (c.access_key.clone(), c.scope());
+        if let Some((s, k)) = self.map.borrow().get(&id)
+            && s.ct_eq(secret.expose())
+        {
+            return *k;
+        }
+        let k = signing_key(secret.expose(), &c.scope_date, &c.region, &c.service);
+        let mut map = self.map.borrow_mut();
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(id, (secret.clone(), k));
+        k
     }
 }
 
@@ -463,6 +542,7 @@ mod tests {
             method: "GET",
             path: "/",
             query: "",
+            decoded_query: None,
             headers: &headers,
             body: b"",
         };
@@ -493,6 +573,7 @@ mod tests {
             method: "GET",
             path: "/",
             query: "",
+            decoded_query: None,
             headers: &headers,
             body: b"",
         };
@@ -509,5 +590,52 @@ mod tests {
             "RequestExpired"
         );
         assert!(check_time(&c, t - MAX_SKEW_SECS - 1).is_err());
+    }
+
+    #[test]
+    fn signing_keys_follow_the_secret_and_the_scope() {
+        let headers = vec![("x-amz-date".to_owned(), "20150830T123600Z".to_owned())];
+        let parts = HttpParts {
+            method: "GET",
+            path: "/",
+            query: "",
+            decoded_query: None,
+            headers: &headers,
+            body: b"",
+        };
+        let claims = |region: &str| {
+            parse_header(
+                &format!("AWS4-HMAC-SHA256 Credential=AK/20150830/{region}/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature={}", "0".repeat(64)),
+                &parts,
+            )
+            .unwrap()
+        };
+        let keys = SigningKeys::default();
+        let (east, west) = (claims("us-east-1"), claims("us-west-2"));
+        let old = Secret::new("old-secret");
+        let new = Secret::new("new-secret");
+        let k1 = keys.get(&east, &old);
+        assert_eq!(
+            k1,
+            signing_key("old-secret", "20150830", "us-east-1", "ec2")
+        );
+        assert_eq!(keys.get(&east, &old), k1, "a hit returns the same key");
+        // Another region is another key; a rotated secret never gets the old key back.
+        assert_eq!(
+            keys.get(&west, &old),
+            signing_key("old-secret", "20150830", "us-west-2", "ec2")
+        );
+        let k2 = keys.get(&east, &new);
+        assert_ne!(k2, k1);
+        assert_eq!(
+            k2,
+            signing_key("new-secret", "20150830", "us-east-1", "ec2")
+        );
+        assert_eq!(keys.get(&east, &old), k1);
+        // Bounded: filling it past MAX starts over instead of growing.
+        for i in 0..=SigningKeys::MAX {
+            let _ = keys.get(&claims(&format!("r{i}")), &old);
+        }
+        assert!(keys.map.borrow().len() <= SigningKeys::MAX);
     }
 }
