@@ -21,7 +21,11 @@
 # are stopped at the end (also on Ctrl-C or error). Loopback only; every run is bounded in time.
 # Not run by CI. Results are also written to bench/results/ (git-ignored).
 #
-# Knobs (environment): BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_WARMUP (3s),
+# Every target is measured BENCH_ROUNDS times, the targets taking turns, and the report gives
+# medians: on a shared 2-core machine one 10 s run of the ceiling varied by ±15 % between runs,
+# so a single round's ratio said as much about the neighbours as about the server.
+#
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_WARMUP (3s),
 # BENCH_THREADS (2), BENCH_RUST_LOG (info: deltacloudd logs every request, as deployed).
 # On a 2-core machine the load generator shares the cores with the server, so absolute numbers
 # are low; the ratio to the ceiling is the figure to compare across changes. The ceiling serves
@@ -31,6 +35,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 DURATION="${BENCH_DURATION:-10s}"
 WARMUP="${BENCH_WARMUP:-3s}"
 THREADS="${BENCH_THREADS:-2}"
@@ -146,9 +151,11 @@ for i in "${!URLS[@]}"; do
     run_wrk "$WARMUP" "$i" >/dev/null
 done
 
-echo "== measuring: $CONNECTIONS connections, $THREADS wrk threads, $DURATION each"
-for i in "${!URLS[@]}"; do
-    run_wrk "$DURATION" "$i" >"$TMP/wrk.$i"
+echo "== measuring: $ROUNDS rounds, $CONNECTIONS connections, $THREADS wrk threads, $DURATION each"
+for r in $(seq 1 "$ROUNDS"); do
+    for i in "${!URLS[@]}"; do
+        run_wrk "$DURATION" "$i" >"$TMP/wrk.$i.$r"
+    done
 done
 
 # Pull requests/s, p50, p99 (in ms) and error counts out of wrk's report.
@@ -169,16 +176,40 @@ parse() { # parse FILE => "rps p50_ms p99_ms non2xx socket_errors"
     ' "$1"
 }
 
-read -r CEIL_RPS _ <<<"$(parse "$TMP/wrk.2")"
+# median N...: the middle value (the lower middle for an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 mkdir -p bench/results
 REPORT="bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 {
-    echo "deltacloudd benchmark: $(date -u +%FT%TZ), $(nproc) cores, $CONNECTIONS connections, $DURATION, RUST_LOG=$RUST_LOG_LEVEL"
+    echo "deltacloudd benchmark: $(date -u +%FT%TZ), $(nproc) cores, $CONNECTIONS connections, $ROUNDS rounds of $DURATION, RUST_LOG=$RUST_LOG_LEVEL"
+    echo "requests/s, p50, p99: medians over the rounds; ceiling: median of each round's ratio to that round's ceiling"
     printf '%-30s %12s %10s %10s %8s %8s  %s\n' "target" "requests/s" "p50 ms" "p99 ms" "ceiling" "non-2xx" "socket errors"
     for i in "${!URLS[@]}"; do
-        read -r rps p50 p99 non2xx errs <<<"$(parse "$TMP/wrk.$i")"
-        ratio="$(awk -v a="$rps" -v b="$CEIL_RPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
-        printf '%-30s %12s %10s %10s %8s %8s  %s\n' "${NAMES[$i]}" "$rps" "$p50" "$p99" "$ratio" "$non2xx" "$errs"
+        rpss=() p50s=() p99s=() ratios=() non2xx_total=0 errs_all=""
+        for r in $(seq 1 "$ROUNDS"); do
+            read -r rps p50 p99 non2xx errs <<<"$(parse "$TMP/wrk.$i.$r")"
+            read -r ceil _ <<<"$(parse "$TMP/wrk.2.$r")"
+            rpss+=("$rps") p50s+=("$p50") p99s+=("$p99")
+            ratios+=("$(awk -v a="$rps" -v b="$ceil" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
+            non2xx_total=$((non2xx_total + non2xx))
+            if [ "$errs" != none ]; then errs_all="$errs_all $errs"; fi
+        done
+        printf '%-30s %12s %10s %10s %8.2f %8s  %s\n' "${NAMES[$i]}" "$(median "${rpss[@]}")" \
+            "$(median "${p50s[@]}")" "$(median "${p99s[@]}")" "$(median "${ratios[@]}")" \
+            "$non2xx_total" "${errs_all:-none}"
+    done
+    echo "per-round ratios to the ceiling:"
+    for i in "${!URLS[@]}"; do
+        line=""
+        for r in $(seq 1 "$ROUNDS"); do
+            read -r rps _ <<<"$(parse "$TMP/wrk.$i.$r")"
+            read -r ceil _ <<<"$(parse "$TMP/wrk.2.$r")"
+            line="$line $(awk -v a="$rps" -v b="$ceil" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+        done
+        printf '  %-28s%s\n' "${NAMES[$i]}" "$line"
     done
 } | tee "$REPORT"
 echo "(report saved to $REPORT)"

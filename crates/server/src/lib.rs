@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod logwriter;
 pub mod serve;
 
 use cli::Cli;

@@ -19,19 +19,17 @@ use tracing_subscriber::EnvFilter;
 /// Set up the global subscriber. The filter is `debug` when verbose (`-V`, `API_VERBOSE`), else
 /// `RUST_LOG` when set, else `info`: the explicit verbose setting wins over the generic variable.
 ///
-/// Lines go through a channel to one writer thread that writes them to stderr in batches (a
-/// buffered writer, flushed whenever the channel runs dry). Writing each request's line from
-/// the worker that served it cost a `write` syscall under the contended stderr lock per request:
-/// measured, a fifth of the throughput of `GET /api/instances` (`bench/run.sh`, `RUST_LOG=info`
-/// against `warn`). The channel is not lossy: when the writer falls behind, workers wait rather
-/// than drop lines. Keep the returned guard alive until exit: dropping it flushes what is queued.
+/// Lines go to in-memory buffers that one thread writes to stderr every 50 ms
+/// ([`crate::logwriter`]): writing each request's line from the worker that served it cost a
+/// `write` syscall under the contended stderr lock per request (measured, a fifth of the
+/// throughput of `GET /api/instances`, `bench/run.sh` at `RUST_LOG=info` against `warn`), and a
+/// channel to a writer thread cost a thread wake-up per line. No line is dropped: when the
+/// writer falls behind, workers wait. Keep the returned guard alive until exit: dropping it
+/// flushes what is pending.
 ///
 /// # Errors
-/// If a subscriber is already installed.
-pub fn init(
-    format: LogFormat,
-    verbose: bool,
-) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+/// If a subscriber is already installed, or the writer thread cannot start.
+pub fn init(format: LogFormat, verbose: bool) -> anyhow::Result<crate::logwriter::FlushGuard> {
     let filter = if verbose {
         EnvFilter::new("debug,h2=info,mio=info")
     } else {
@@ -39,10 +37,8 @@ pub fn init(
             .with_default_directive(tracing::Level::INFO.into())
             .from_env_lossy()
     };
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("deltacloudd-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let (writer, guard) = crate::logwriter::BatchedStderr::start()
+        .map_err(|e| anyhow::anyhow!("cannot start the log writer: {e}"))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);

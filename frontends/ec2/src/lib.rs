@@ -112,17 +112,25 @@ impl Ec2State {
 }
 
 /// Register `/ec2` and `/ec2/` (GET and POST). Expects `web::Data<Gateway>` in the app data.
+///
+/// Two resources with one static path each, rather than one resource with both paths: actix
+/// matches a multi-path resource with a regex set on every request (measured at about 2 % of
+/// a DescribeInstances), a static path with a string comparison.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Ec2State>) {
-    cfg.service(
-        web::resource(["/ec2", "/ec2/"])
-            .app_data(state)
-            // One per worker: `configure` runs in each worker's app factory.
-            .app_data(handlers::RenderMemo::default())
-            .app_data(auth::sigv4::SigningKeys::default())
-            .app_data(web::PayloadConfig::new(MAX_BODY))
-            .route(web::get().to(handle))
-            .route(web::post().to(handle)),
-    );
+    // One memo per worker, shared by both paths: `configure` runs in each worker's app factory.
+    let memo = web::Data::new(handlers::RenderMemo::default());
+    let keys = web::Data::new(auth::sigv4::SigningKeys::default());
+    for path in ["/ec2", "/ec2/"] {
+        cfg.service(
+            web::resource(path)
+                .app_data(state.clone())
+                .app_data(memo.clone())
+                .app_data(keys.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY))
+                .route(web::get().to(handle))
+                .route(web::post().to(handle)),
+        );
+    }
 }
 
 /// A random (v4) UUID. The workspace enables uuid's `fast-rng`, so this draws from the
@@ -264,7 +272,7 @@ async fn serve(
                     c.region
                 )));
             }
-            let key = match req.app_data::<auth::sigv4::SigningKeys>() {
+            let key = match req.app_data::<web::Data<auth::sigv4::SigningKeys>>() {
                 Some(keys) => keys.get(&c, &rec.secret),
                 None => auth::sigv4::signing_key(
                     rec.secret.expose(),
@@ -366,7 +374,9 @@ async fn serve(
         region: state.config.region.clone(),
         host: parts.header("host").unwrap_or("localhost").to_owned(),
         xmlns: format!("http://ec2.amazonaws.com/doc/{version}/"),
-        memo: req.app_data::<handlers::RenderMemo>(),
+        memo: req
+            .app_data::<web::Data<handlers::RenderMemo>>()
+            .map(|m| &***m),
     };
     tracing::debug!(action = %action_name, access_key = %access_key, "EC2 request");
     let b = handlers::execute(&cx, action).await?;

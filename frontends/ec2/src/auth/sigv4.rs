@@ -228,7 +228,11 @@ fn build_claims(
         region: region.to_owned(),
         service: service.to_owned(),
         signed_headers,
-        signature: Signature::new(signature.to_ascii_lowercase().into_bytes()),
+        // Checked above: 64 hex digits, so this decodes to the 32 bytes of an HMAC-SHA256.
+        signature: Signature::new(
+            hex::decode(signature)
+                .map_err(|_| Ec2Error::incomplete_signature("Malformed signature"))?,
+        ),
         amz_date,
         time,
         presigned_expires,
@@ -363,8 +367,20 @@ fn push_canonical_value(out: &mut String, v: &str) {
     }
 }
 
+/// Append `bytes` as lower-case hex (the canonical request and string to sign are built in
+/// place, without a `String` per digest).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+}
+
 fn hex_sha256(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    let mut out = String::with_capacity(64);
+    push_hex(&mut out, &Sha256::digest(data));
+    out
 }
 
 /// The canonical request for these claims.
@@ -434,12 +450,23 @@ pub fn canonical_request(parts: &HttpParts<'_>, c: &V4Claims) -> Ec2Result<Strin
 /// The string to sign for a canonical request.
 #[must_use]
 pub fn string_to_sign(c: &V4Claims, canonical: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{}\n{}\n{}",
-        c.amz_date,
-        c.scope(),
-        hex_sha256(canonical.as_bytes())
-    )
+    let mut out = String::with_capacity(160);
+    for part in [
+        ALGORITHM,
+        "\n",
+        &c.amz_date,
+        "\n",
+        &c.scope_date,
+        "/",
+        &c.region,
+        "/",
+    ] {
+        out.push_str(part);
+    }
+    out.push_str(&c.service);
+    out.push_str("/aws4_request\n");
+    push_hex(&mut out, &Sha256::digest(canonical.as_bytes()));
+    out
 }
 
 /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
@@ -472,8 +499,7 @@ pub fn verify(parts: &HttpParts<'_>, c: &V4Claims, secret: &str) -> Ec2Result<()
 pub fn verify_with_key(parts: &HttpParts<'_>, c: &V4Claims, key: &[u8; 32]) -> Ec2Result<()> {
     let canonical = canonical_request(parts, c)?;
     let sts = string_to_sign(c, &canonical);
-    let expected = hex::encode(hmac_sha256(key, sts.as_bytes()));
-    if c.signature.ct_matches(expected.as_bytes()) {
+    if c.signature.ct_matches(&hmac_sha256(key, sts.as_bytes())) {
         Ok(())
     } else {
         Err(Ec2Error::signature_mismatch())
