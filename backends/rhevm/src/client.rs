@@ -23,6 +23,7 @@
 //! once with the credentials: a 401 means the engine did nothing, so even a `POST` may be.
 
 use crate::provider::{ApiVersion, Provider};
+use crate::sso::{self, AuthMode, Tokens};
 use crate::xml::{self, Fault};
 use deltacloud_core::{Error, ErrorKind, Result, Secret};
 use reqwest::{Method, StatusCode};
@@ -76,21 +77,41 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 const NO_USER_DATA_HOOK: &str =
     "The user_data, require the floppyinject hook installed in your RHEV-M deployment";
 
+/// How one request authenticates.
+#[derive(Clone, Copy)]
+enum Cred<'s> {
+    /// HTTP Basic with the caller's credentials, asking for a persistent session.
+    Basic,
+    /// A kept `JSESSIONID`.
+    Session(&'s str),
+    /// An SSO access token (`sso.rs`).
+    Bearer(&'s str),
+}
+
 /// A request-scoped engine client: the shared connection pool plus who is asking where.
 pub struct Engine<'a> {
     http: &'a reqwest::Client,
     sessions: &'a Sessions,
+    tokens: &'a Tokens,
+    auth: AuthMode,
     pub provider: Provider,
     user: &'a str,
     password: &'a Secret,
+}
+
+/// What the shared driver keeps between requests for its engine clients.
+pub struct Shared<'a> {
+    pub http: &'a reqwest::Client,
+    pub sessions: &'a Sessions,
+    pub tokens: &'a Tokens,
+    pub auth: AuthMode,
 }
 
 impl<'a> Engine<'a> {
     /// Fails with `NotSupported` for `https://` engines when this build has no TLS (see the
     /// crate's `tls` feature), rather than letting reqwest fail with a confusing scheme error.
     pub fn new(
-        http: &'a reqwest::Client,
-        sessions: &'a Sessions,
+        shared: &Shared<'a>,
         provider: Provider,
         user: &'a str,
         password: &'a Secret,
@@ -102,12 +123,43 @@ impl<'a> Engine<'a> {
             ));
         }
         Ok(Self {
-            http,
-            sessions,
+            http: shared.http,
+            sessions: shared.sessions,
+            tokens: shared.tokens,
+            auth: shared.auth,
             provider,
             user,
             password,
         })
+    }
+
+    /// Does this request authenticate with an SSO token (see `sso.rs`)?
+    fn wants_token(&self) -> bool {
+        !self.is_v3()
+            && match self.auth {
+                AuthMode::Basic => false,
+                AuthMode::Sso => true,
+                AuthMode::Auto => !self.tokens.lacks_sso(&self.provider.url),
+            }
+    }
+
+    /// A new token from the engine; `None` when it has no SSO service and Basic may be used.
+    async fn fetch_token(&self) -> Result<Option<Secret>> {
+        match sso::obtain(
+            self.http,
+            self.tokens,
+            &self.provider.url,
+            self.user,
+            self.password,
+        )
+        .await?
+        {
+            sso::Obtained::Token(t) => Ok(Some(t)),
+            sso::Obtained::NoService if self.auth == AuthMode::Sso => Err(Error::provider(
+                "The oVirt engine has no SSO service (driver option rhevm_auth=sso)",
+            )),
+            sso::Obtained::NoService => Ok(None),
+        }
     }
 
     #[must_use]
@@ -115,23 +167,22 @@ impl<'a> Engine<'a> {
         self.provider.version == ApiVersion::V3
     }
 
-    /// A request that authenticates with `session` when given, else with the credentials.
-    fn request(
-        &self,
-        method: Method,
-        path: &str,
-        session: Option<&str>,
-    ) -> reqwest::RequestBuilder {
+    /// A request that authenticates with `cred`.
+    fn request(&self, method: Method, path: &str, cred: Cred<'_>) -> reqwest::RequestBuilder {
         let url = format!("{}/{}", self.provider.url, path.trim_start_matches('/'));
-        let mut rb = self.http.request(method, url);
-        rb = match session {
-            Some(id) => rb.header(reqwest::header::COOKIE, format!("JSESSIONID={id}")),
-            None => rb.basic_auth(self.user, Some(self.password.expose())),
-        };
-        let mut rb = rb
-            .header(reqwest::header::ACCEPT, "application/xml")
+        let mut rb = self
+            .http
+            .request(method, url)
+            .header(reqwest::header::ACCEPT, "application/xml");
+        rb = match cred {
+            Cred::Session(id) => rb.header(reqwest::header::COOKIE, format!("JSESSIONID={id}")),
             // Ask the engine to keep the session: without it every call is a fresh login.
-            .header("Prefer", "persistent-auth");
+            Cred::Basic => rb
+                .basic_auth(self.user, Some(self.password.expose()))
+                .header("Prefer", "persistent-auth"),
+            // The token already spares the engine a login per call.
+            Cred::Bearer(token) => rb.bearer_auth(token),
+        };
         if self.provider.filtered {
             // The user-level API: the engine shows only what this user may see.
             rb = rb.header("Filter", "true");
@@ -146,12 +197,33 @@ impl<'a> Engine<'a> {
     /// docs), read the body (bounded), and turn any non-2xx answer into an error.
     async fn send(
         &self,
-        make: impl Fn(Option<&str>) -> reqwest::RequestBuilder,
+        make: impl Fn(Cred<'_>) -> reqwest::RequestBuilder,
         what: &str,
     ) -> Result<String> {
         let url = &self.provider.url;
+        if self.wants_token() {
+            let token = match self.tokens.get(url, self.user, self.password) {
+                Some(t) => Some((t, true)),
+                None => self.fetch_token().await?.map(|t| (t, false)),
+            };
+            if let Some((token, kept)) = token {
+                match self
+                    .send_once(make(Cred::Bearer(token.expose())), what)
+                    .await
+                {
+                    Err(e) if e.kind() == ErrorKind::AuthFailed && kept => {
+                        tracing::debug!(target: "rhevm", what, "engine SSO token refused; obtaining a new one");
+                        self.tokens.forget(url, self.user);
+                        if let Some(t) = self.fetch_token().await? {
+                            return self.send_once(make(Cred::Bearer(t.expose())), what).await;
+                        }
+                    }
+                    other => return other,
+                }
+            }
+        }
         if let Some(id) = self.sessions.get(url, self.user, self.password) {
-            match self.send_once(make(Some(&id)), what).await {
+            match self.send_once(make(Cred::Session(&id)), what).await {
                 Err(e) if e.kind() == ErrorKind::AuthFailed => {
                     tracing::debug!(target: "rhevm", what, "engine session expired; logging in again");
                     self.sessions.forget(url, self.user);
@@ -159,7 +231,7 @@ impl<'a> Engine<'a> {
                 other => return other,
             }
         }
-        self.send_once(make(None), what).await
+        self.send_once(make(Cred::Basic), what).await
     }
 
     async fn send_once(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<String> {
@@ -202,8 +274,8 @@ impl<'a> Engine<'a> {
     /// `GET path?query` parsed as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
         let what = format!("GET {path}");
-        let make = |session: Option<&str>| {
-            let rb = self.request(Method::GET, path, session);
+        let make = |cred: Cred<'_>| {
+            let rb = self.request(Method::GET, path, cred);
             if query.is_empty() {
                 rb
             } else {
@@ -234,8 +306,8 @@ impl<'a> Engine<'a> {
         let xml = xml::to_xml(body).map_err(|e| {
             Error::internal("Cannot encode the request for the oVirt engine").with_cause(e)
         })?;
-        let make = |session: Option<&str>| {
-            self.request(Method::POST, path, session)
+        let make = |cred: Cred<'_>| {
+            self.request(Method::POST, path, cred)
                 .header(reqwest::header::CONTENT_TYPE, "application/xml")
                 .body(xml.clone())
         };
@@ -254,7 +326,7 @@ impl<'a> Engine<'a> {
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<()> {
         let what = format!("DELETE {path}");
-        self.send(|s| self.request(Method::DELETE, path, s), &what)
+        self.send(|c| self.request(Method::DELETE, path, c), &what)
             .await
             .map(drop)
     }
@@ -265,8 +337,8 @@ impl<'a> Engine<'a> {
         let xml = xml::to_xml(body).map_err(|e| {
             Error::internal("Cannot encode the request for the oVirt engine").with_cause(e)
         })?;
-        let make = |session: Option<&str>| {
-            self.request(Method::DELETE, path, session)
+        let make = |cred: Cred<'_>| {
+            self.request(Method::DELETE, path, cred)
                 .header(reqwest::header::CONTENT_TYPE, "application/xml")
                 .body(xml.clone())
         };
@@ -276,7 +348,7 @@ impl<'a> Engine<'a> {
 
 /// Transport failures. reqwest's message names the URL (never the credentials, which travel in
 /// a header), so it is kept as the cause for logs only.
-fn transport_error(e: reqwest::Error, what: &str) -> Error {
+pub(crate) fn transport_error(e: reqwest::Error, what: &str) -> Error {
     let err = if e.is_timeout() {
         Error::provider_timeout(format!("The oVirt engine did not answer {what} in time"))
     } else if e.is_connect() {

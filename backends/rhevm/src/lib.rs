@@ -7,10 +7,13 @@
 //!   is used); `USER` selects the filtered user API (`Filter: true`). The API version follows the
 //!   URL (`…/ovirt-engine/api` is v4, anything else v3) unless the driver option
 //!   `rhevm_api_version` (`3`, `4`, `auto`) fixes it.
-//! * **Credentials** are the caller's (`admin@internal` / password), sent as HTTP Basic with
-//!   `Prefer: persistent-auth`; the engine's session cookie is then kept per engine and user
-//!   (password checked) and used instead, so one server serves several users and engines
-//!   without a login per call (see `client.rs`).
+//! * **Credentials** are the caller's (`admin@internal` / password). v4 engines are asked for
+//!   an SSO token (`/ovirt-engine/sso/oauth/token`), sent as `Bearer` and kept per engine and
+//!   user (see `sso.rs`; driver option `rhevm_auth`: `auto`, `sso`, `basic`). v3 engines, and
+//!   v4 ones without an SSO service, get HTTP Basic with `Prefer: persistent-auth`; the
+//!   engine's session cookie is then kept per engine and user (password checked) and used
+//!   instead, so one server serves several users and engines without a login per call (see
+//!   `client.rs`).
 //! * **Mapping**: realms ← the data center's clusters; images ← its templates (create from a
 //!   stopped VM, destroy); hardware profiles ← `SERVER`/`DESKTOP` ranges plus the engine's
 //!   instance types (v4); instances ← its VMs, with the engine states mapped onto
@@ -22,12 +25,12 @@
 //! * **Errors** are classified once, in `client.rs`: timeouts 504, transport/5xx/garbage 502,
 //!   the engine's `<fault>` bodies mapped to 401/403/404/405/409/400 with the fault's message.
 //!
-//! Not implemented (yet): disk snapshots, networks and NICs, the SSO token flow of v4 (HTTP
-//! Basic with persistent sessions works on v4 engines too), the config-server address lookup.
+//! Not implemented (yet): disk snapshots, networks and NICs, the config-server address lookup.
 
 mod client;
 mod compute;
 pub mod provider;
+mod sso;
 mod storage;
 pub mod xml;
 
@@ -54,6 +57,9 @@ pub const DRIVER_ID: &str = "rhevm";
 pub const OPT_API_VERSION: &str = "rhevm_api_version";
 /// Driver option: a PEM file of extra trusted CAs for HTTPS engines (needs the `tls` feature).
 pub const OPT_CA_FILE: &str = "rhevm_ca_file";
+/// Driver option: how to authenticate, `auto` (SSO token on v4 engines that offer it, else
+/// Basic), `sso` or `basic`; see `sso.rs`.
+pub use sso::{AuthMode, OPT_AUTH};
 
 /// Longest VM name the original accepted.
 pub const MAX_NAME_LEN: usize = 50;
@@ -85,6 +91,9 @@ pub struct RhevmDriver {
     http: reqwest::Client,
     /// Engine sessions kept between requests (see `client.rs`).
     sessions: client::Sessions,
+    /// SSO tokens kept between requests (see `sso.rs`).
+    tokens: sso::Tokens,
+    auth: AuthMode,
     version: VersionChoice,
     capabilities: CapabilitySet,
     features: Vec<DriverFeature>,
@@ -164,6 +173,14 @@ impl RhevmDriver {
                 ))
             })?;
         }
+        let auth = match settings.options.get(OPT_AUTH) {
+            None => AuthMode::default(),
+            Some(v) => AuthMode::parse(v).ok_or_else(|| {
+                Error::validation(format!(
+                    "Invalid value '{v}' for rhevm driver option '{OPT_AUTH}': expected auto, sso or basic"
+                ))
+            })?,
+        };
         let timeout = if settings.timeout.is_zero() {
             Duration::from_secs(60)
         } else {
@@ -182,6 +199,8 @@ impl RhevmDriver {
         Ok(Self {
             http,
             sessions: client::Sessions::default(),
+            tokens: sso::Tokens::default(),
+            auth,
             version,
             capabilities: CapabilitySet::new(CAPABILITIES),
             features: vec![
@@ -199,8 +218,12 @@ impl RhevmDriver {
         let creds = ctx.credentials()?;
         let provider = Provider::parse(ctx.provider.as_deref(), self.version)?;
         client::Engine::new(
-            &self.http,
-            &self.sessions,
+            &client::Shared {
+                http: &self.http,
+                sessions: &self.sessions,
+                tokens: &self.tokens,
+                auth: self.auth,
+            },
             provider,
             &creds.user,
             &creds.password,

@@ -27,6 +27,17 @@ fn driver() -> RhevmDriver {
     driver_with_timeout(Duration::from_secs(10))
 }
 
+/// HTTP Basic with persistent sessions (driver option `rhevm_auth=basic`): what the v4
+/// recordings were made with, so what their replay can answer (it has no SSO endpoint).
+fn basic_driver() -> RhevmDriver {
+    RhevmDriver::new(&DriverSettings {
+        timeout: Duration::from_secs(10),
+        options: [(crate::OPT_AUTH.to_owned(), "basic".to_owned())].into(),
+        ..DriverSettings::default()
+    })
+    .unwrap()
+}
+
 fn ctx(provider: &str, user: &str, password: &str) -> RequestContext {
     RequestContext::new(
         Some(Credentials::new(user, password)),
@@ -363,7 +374,7 @@ async fn v3_providers_are_the_data_centers() {
 #[tokio::test]
 async fn v4_inventory_realms_images_instances_providers() {
     let s = v4_server();
-    let d = driver();
+    let d = basic_driver();
     let c = v4_ctx(&s, V4_DC);
 
     let realms = d.realms(&c, &Filter::default()).await.unwrap();
@@ -476,7 +487,7 @@ async fn user_mode_sends_the_filter_header() {
         "user@internal",
         "pw",
     );
-    driver().realms(&c, &Filter::default()).await.unwrap();
+    basic_driver().realms(&c, &Filter::default()).await.unwrap();
     assert!(
         s.requests_seen()
             .iter()
@@ -489,7 +500,7 @@ async fn user_mode_sends_the_filter_header() {
 #[tokio::test]
 async fn v4_inventory_disks_are_volumes() {
     let s = v4_server();
-    let d = driver();
+    let d = basic_driver();
     let c = v4_ctx(&s, V4_DC);
     let mut vols = d.storage_volumes(&c, &Filter::default()).await.unwrap();
     vols.sort_by(|a, b| a.id.cmp(&b.id));
@@ -791,7 +802,7 @@ async fn fake_engine_wrong_password_and_missing_credentials() {
 #[tokio::test]
 async fn engine_sessions_are_reused_and_renewed() {
     let e = FakeEngine::start().unwrap();
-    let d = driver();
+    let d = basic_driver();
     let c = fake_ctx(&e);
     d.realms(&c, &Filter::default()).await.unwrap();
     let after_first = e.logins();
@@ -1069,4 +1080,105 @@ async fn fake_engine_disk_lifecycle() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+/// The default authentication on a v4 engine is an SSO token: one token request, then the
+/// token on every call (no Basic login at all), renewed once when the engine stops accepting
+/// it; a wrong password is refused by the SSO service without falling back to Basic.
+#[tokio::test]
+async fn v4_engines_get_an_sso_token() {
+    let e = FakeEngine::start().unwrap();
+    e.set_require_sso(true);
+    let d = driver();
+    let c = fake_ctx(&e);
+    let realms = d.realms(&c, &Filter::default()).await.unwrap();
+    assert_eq!(realms[0].id, fake::CLUSTER_ID);
+    d.instances(&c, &Filter::default()).await.unwrap();
+    d.start_instance(&c, &InstanceId::new(fake::VM_OFF_ID))
+        .await
+        .unwrap();
+    assert_eq!(e.token_requests(), 1, "the token is kept");
+    assert_eq!(e.logins(), 0, "no Basic login");
+
+    e.expire_tokens();
+    d.instances(&c, &Filter::default()).await.unwrap();
+    assert_eq!(e.token_requests(), 2, "a refused token is renewed once");
+
+    let wrong = ctx(&e.provider(), fake::USER, "wrong");
+    let err = d.instances(&wrong, &Filter::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthFailed);
+    assert_eq!(e.token_requests(), 3);
+    assert_eq!(e.logins(), 0);
+
+    // With Basic forced, an engine that refuses Basic says 401.
+    let err = basic_driver()
+        .realms(&c, &Filter::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AuthFailed);
+    // And an unknown mode is refused when the driver is built.
+    let bad = RhevmDriver::new(&DriverSettings {
+        options: [(crate::OPT_AUTH.to_owned(), "kerberos".to_owned())].into(),
+        ..DriverSettings::default()
+    });
+    assert_eq!(bad.err().map(|e| e.kind()), Some(ErrorKind::Validation));
+}
+
+/// `auto` on an engine without an SSO service (its token URL answers 404, like a proxy that
+/// forwards only the API): Basic from then on, without asking for a token again; `sso` there
+/// is an error that says why.
+#[tokio::test]
+async fn auto_falls_back_to_basic_without_an_sso_service() {
+    let mut inventory =
+        Cassette::load(deltacloud_testkit::fixtures_dir().join("rhevm/ovirt-v4/inventory.yml"))
+            .unwrap();
+    inventory
+        .interactions
+        .push(deltacloud_testkit::Interaction {
+            request: deltacloud_testkit::RecordedRequest {
+                method: "POST".into(),
+                uri: "https://ovirt.example.com/ovirt-engine/sso/oauth/token".into(),
+                headers: Vec::new(),
+                body: None,
+            },
+            response: deltacloud_testkit::RecordedResponse {
+                status: 404,
+                message: None,
+                headers: Vec::new(),
+                body: b"Not Found".to_vec(),
+            },
+        });
+    let s = ReplayServer::start([inventory], MatchRules::default()).unwrap();
+    let d = driver();
+    let c = v4_ctx(&s, V4_DC);
+    assert_eq!(d.realms(&c, &Filter::default()).await.unwrap().len(), 1);
+    assert_eq!(d.images(&c, &Filter::default()).await.unwrap().len(), 2);
+    let token_asks = |s: &ReplayServer| {
+        s.requests_seen()
+            .iter()
+            .filter(|r| r.path().ends_with("/sso/oauth/token"))
+            .count()
+    };
+    assert_eq!(token_asks(&s), 1, "asked once, then Basic");
+    assert!(
+        s.requests_seen()
+            .iter()
+            .filter(|r| r.path().contains("/ovirt-engine/api/"))
+            .all(|r| r
+                .header("authorization")
+                .is_some_and(|a| a.starts_with("Basic ")))
+    );
+
+    let sso_only = RhevmDriver::new(&DriverSettings {
+        options: [(crate::OPT_AUTH.to_owned(), "sso".to_owned())].into(),
+        ..DriverSettings::default()
+    })
+    .unwrap();
+    let err = sso_only.realms(&c, &Filter::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderError);
+    assert!(
+        err.message().contains("no SSO service"),
+        "{}",
+        err.message()
+    );
 }

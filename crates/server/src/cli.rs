@@ -130,6 +130,11 @@ pub struct Cli {
     #[arg(long = "rhevm-api-version", value_name = "VERSION")]
     pub rhevm_api_version: Option<String>,
 
+    /// rhevm driver: how to authenticate, auto (SSO token on v4 engines that offer it, else
+    /// Basic), sso or basic
+    #[arg(long = "rhevm-auth", value_name = "MODE")]
+    pub rhevm_auth: Option<String>,
+
     /// rhevm driver: PEM file of extra CAs trusted for HTTPS engines
     #[arg(long = "rhevm-ca-file", value_name = "FILE")]
     pub rhevm_ca_file: Option<PathBuf>,

@@ -137,6 +137,8 @@ pub struct Config {
     pub rhevm_api_version: Option<String>,
     /// rhevm option: a PEM file of extra CAs trusted for HTTPS engines.
     pub rhevm_ca_file: Option<PathBuf>,
+    /// rhevm option: how to authenticate (`auto`, `sso` or `basic`); `None` is `auto`.
+    pub rhevm_auth: Option<String>,
     /// The region name the `/ec2` frontend presents (SigV4 scopes must name it).
     pub ec2_region: String,
     /// Key that encrypts the EC2 credential store (64 hex digits or base64 of 32 bytes); `None`
@@ -262,6 +264,7 @@ impl Config {
             data_dir: self.data_dir.to_string_lossy().into_owned(),
             mock_transition_delay_ms: self.mock_transition_delay_ms,
             rhevm_api_version: self.rhevm_api_version.as_deref(),
+            rhevm_auth: self.rhevm_auth.as_deref(),
             rhevm_ca_file: self
                 .rhevm_ca_file
                 .as_ref()
@@ -312,6 +315,8 @@ struct Printed<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     rhevm_api_version: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    rhevm_auth: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rhevm_ca_file: Option<String>,
     ec2_region: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -351,6 +356,7 @@ const KEYS: &[&str] = &[
     "data_dir",
     "mock_transition_delay_ms",
     "rhevm_api_version",
+    "rhevm_auth",
     "rhevm_ca_file",
     "ec2_region",
     "ec2_key",
@@ -372,6 +378,7 @@ const API_VARS: &[(&str, &str)] = &[
     ("API_ENV", "env"),
     ("DELTACLOUD_MOCK_STORAGE", "data_dir"),
     ("API_RHEVM_API_VERSION", "rhevm_api_version"),
+    ("API_RHEVM_AUTH", "rhevm_auth"),
     ("API_RHEVM_CA_FILE", "rhevm_ca_file"),
 ];
 
@@ -536,6 +543,9 @@ fn cli_layer(cli: &Cli) -> Layer {
     if let Some(v) = &cli.rhevm_api_version {
         l.set("rhevm_api_version", "--rhevm-api-version", v.clone());
     }
+    if let Some(v) = &cli.rhevm_auth {
+        l.set("rhevm_auth", "--rhevm-auth", v.clone());
+    }
     if let Some(v) = &cli.rhevm_ca_file {
         l.set(
             "rhevm_ca_file",
@@ -676,6 +686,8 @@ struct RawConfig {
     #[serde(default)]
     rhevm_api_version: Option<String>,
     #[serde(default)]
+    rhevm_auth: Option<String>,
+    #[serde(default)]
     rhevm_ca_file: Option<PathBuf>,
     ec2_region: String,
     #[serde(default, deserialize_with = "lenient::secret")]
@@ -783,6 +795,18 @@ fn validate(
             origin(fig, "rhevm_api_version")
         );
     }
+    let rhevm_auth = raw
+        .rhevm_auth
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    if let Some(v) = &rhevm_auth
+        && !matches!(v.as_str(), "auto" | "sso" | "basic")
+    {
+        bail!(
+            "invalid rhevm_auth {v:?} (from {}): expected auto, sso or basic",
+            origin(fig, "rhevm_auth")
+        );
+    }
     let rhevm_ca_file = raw.rhevm_ca_file.filter(|p| !p.as_os_str().is_empty());
     if let Some(p) = &rhevm_ca_file
         && !p.is_file()
@@ -815,6 +839,7 @@ fn validate(
         data_dir: raw.data_dir,
         mock_transition_delay_ms: raw.mock_transition_delay_ms,
         rhevm_api_version,
+        rhevm_auth,
         rhevm_ca_file,
         ec2_region: raw.ec2_region.trim().to_owned(),
         ec2_key: raw.ec2_key,
@@ -1590,6 +1615,13 @@ mod tests {
             "the flag wins"
         );
         assert_eq!(c.rhevm_ca_file.as_deref(), Some(ca.path()));
+        let c = load(&["--rhevm-auth", "SSO"], &[("API_RHEVM_AUTH", "basic")])
+            .unwrap()
+            .config;
+        assert_eq!(c.rhevm_auth.as_deref(), Some("sso"), "the flag wins");
+        let e = err(&[], &[("API_RHEVM_AUTH", "kerberos")]);
+        assert!(e.contains("invalid rhevm_auth \"kerberos\""), "{e}");
+        assert!(e.contains("API_RHEVM_AUTH"), "{e}");
         let e = err(&[], &[("API_RHEVM_API_VERSION", "5")]);
         assert!(e.contains("invalid rhevm_api_version \"5\""), "{e}");
         assert!(e.contains("API_RHEVM_API_VERSION"), "{e}");

@@ -132,6 +132,9 @@ pub fn driver_settings(config: &Config) -> DriverSettings {
             v.clone(),
         );
     }
+    if let Some(v) = &config.rhevm_auth {
+        options.insert(deltacloud_backend_rhevm::OPT_AUTH.to_owned(), v.clone());
+    }
     if let Some(p) = &config.rhevm_ca_file {
         options.insert(
             deltacloud_backend_rhevm::OPT_CA_FILE.to_owned(),

@@ -415,3 +415,162 @@ fn engine_faults_in_each_frontend() {
         started.elapsed()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Volumes: the engine's disks, through each frontend
+
+/// The engine disk ids that were not there in `before`.
+fn new_disks(engine: &FakeEngine, before: &[String]) -> Vec<String> {
+    engine
+        .disk_ids()
+        .into_iter()
+        .filter(|d| !before.contains(d))
+        .collect()
+}
+
+#[test]
+fn volumes_are_engine_disks_in_every_frontend() {
+    let (engine, s) = start();
+
+    // /api: create, wait for the engine to unlock it, attach to the running VM, detach, delete.
+    let before = engine.disk_ids();
+    let r = api(
+        &s,
+        "POST",
+        "/api/storage_volumes",
+        &[("capacity", "1"), ("name", "api-vol")],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let vol = xml(&r.body)
+        .root_element()
+        .attribute("id")
+        .unwrap_or_else(|| panic!("{}", r.body))
+        .to_owned();
+    assert_eq!(new_disks(&engine, &before), std::slice::from_ref(&vol));
+    let vstate = |s: &Server| {
+        let r = api(s, "GET", &format!("/api/storage_volumes/{vol}"), &[]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        texts(&r.body, "state").first().cloned().unwrap_or_default()
+    };
+    eventually("the disk to be available", || {
+        (vstate(&s) == "AVAILABLE").then_some(())
+    });
+    let r = api(
+        &s,
+        "POST",
+        &format!("/api/storage_volumes/{vol}/attach"),
+        &[("instance_id", fake::VM_ON_ID), ("device", "/dev/vdb")],
+    );
+    assert!(matches!(r.status, 200 | 202), "{} {}", r.status, r.body);
+    assert_eq!(
+        engine.disk_attached_to(&vol).as_deref(),
+        Some(fake::VM_ON_ID)
+    );
+    assert_eq!(vstate(&s), "IN-USE");
+    let r = api(&s, "DELETE", &format!("/api/storage_volumes/{vol}"), &[]);
+    assert_eq!(
+        r.status, 409,
+        "the engine refuses to delete a disk in use: {}",
+        r.body
+    );
+    let r = api(
+        &s,
+        "POST",
+        &format!("/api/storage_volumes/{vol}/detach"),
+        &[],
+    );
+    assert!(matches!(r.status, 200 | 202), "{} {}", r.status, r.body);
+    assert_eq!(engine.disk_attached_to(&vol), None);
+    let r = api(&s, "DELETE", &format!("/api/storage_volumes/{vol}"), &[]);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(!engine.disk_ids().contains(&vol));
+
+    // /ec2: CreateVolume, DescribeVolumes, Attach/Detach/DeleteVolume.
+    let before = engine.disk_ids();
+    let r = ec2(
+        &s,
+        &[
+            ("Action", "CreateVolume"),
+            ("Size", "2"),
+            ("AvailabilityZone", fake::CLUSTER_ID),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let vol = texts(&r.body, "volumeId").remove(0);
+    assert_eq!(new_disks(&engine, &before), std::slice::from_ref(&vol));
+    assert_eq!(texts(&r.body, "size"), ["2"], "{}", r.body);
+    eventually("the volume to be available", || {
+        let r = ec2(&s, &[("Action", "DescribeVolumes"), ("VolumeId.1", &vol)]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        (texts(&r.body, "status").first().map(String::as_str) == Some("available")).then_some(())
+    });
+    let r = ec2(
+        &s,
+        &[
+            ("Action", "AttachVolume"),
+            ("VolumeId", &vol),
+            ("InstanceId", fake::VM_ON_ID),
+            ("Device", "/dev/vdc"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        engine.disk_attached_to(&vol).as_deref(),
+        Some(fake::VM_ON_ID)
+    );
+    let r = ec2(&s, &[("Action", "DescribeVolumes"), ("VolumeId.1", &vol)]);
+    assert!(r.body.contains(fake::VM_ON_ID), "{}", r.body);
+    let r = ec2(&s, &[("Action", "DetachVolume"), ("VolumeId", &vol)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(engine.disk_attached_to(&vol), None);
+    let r = ec2(&s, &[("Action", "DeleteVolume"), ("VolumeId", &vol)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!engine.disk_ids().contains(&vol));
+    let r = ec2(&s, &[("Action", "DeleteVolume"), ("VolumeId", &vol)]);
+    assert_eq!(ec2_error(&r).1, 400, "{}", r.body);
+
+    // /cimi: create a volume by value, attach it to the machine, detach, delete.
+    let before = engine.disk_ids();
+    let create = json!({
+        "resourceURI": "http://schemas.dmtf.org/cimi/1/VolumeCreate",
+        "name": "cimi-vol",
+        // An inline capacity goes to the driver as GB, as in the original (`cimi.md` §6).
+        "volumeTemplate": { "volumeConfig": { "capacity": 1 } }
+    });
+    let r = cimi(&s, "POST", "/cimi/volumes", Some(&create));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let fresh = new_disks(&engine, &before);
+    assert_eq!(fresh.len(), 1, "{}", r.body);
+    let vol = fresh[0].clone();
+    eventually("the CIMI volume to be available", || {
+        let r = cimi(&s, "GET", &format!("/cimi/volumes/{vol}"), None);
+        (r.status == 200 && r.json()["state"] == "AVAILABLE").then_some(())
+    });
+    let attach = json!({
+        "resourceURI": "http://schemas.dmtf.org/cimi/1/MachineVolume",
+        "initialLocation": "/dev/vdd",
+        "volume": { "href": s.url(&format!("/cimi/volumes/{vol}")) }
+    });
+    let r = cimi(
+        &s,
+        "POST",
+        &format!("/cimi/machines/{}/volume_attach", fake::VM_ON_ID),
+        Some(&attach),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        engine.disk_attached_to(&vol).as_deref(),
+        Some(fake::VM_ON_ID)
+    );
+    let r = cimi(
+        &s,
+        "DELETE",
+        &format!("/cimi/machines/{}/volumes/{vol}", fake::VM_ON_ID),
+        None,
+    );
+    assert!(r.status < 300, "{} {}", r.status, r.body);
+    assert_eq!(engine.disk_attached_to(&vol), None);
+    let r = cimi(&s, "DELETE", &format!("/cimi/volumes/{vol}"), None);
+    assert!(r.status < 300, "{} {}", r.status, r.body);
+    assert!(!engine.disk_ids().contains(&vol));
+}
