@@ -242,13 +242,18 @@ fn with_ca_file(
     let pem = std::fs::read(path).map_err(|e| {
         Error::validation(format!("Cannot read the rhevm CA file '{path}'")).with_cause(e)
     })?;
-    let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+    // `from_pem_bundle` parses now; `from_pem` (with rustls) only keeps the bytes, so a file
+    // that is not PEM would pass here and fail every handshake later, far from the cause.
+    let not_pem = || {
         Error::validation(format!(
-            "The rhevm CA file '{path}' is not a PEM certificate"
+            "The rhevm CA file '{path}' holds no PEM certificate"
         ))
-        .with_cause(e)
-    })?;
-    Ok(builder.tls_certs_merge([cert]))
+    };
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| not_pem().with_cause(e))?;
+    if certs.is_empty() {
+        return Err(not_pem());
+    }
+    Ok(builder.tls_certs_merge(certs))
 }
 
 #[cfg(not(feature = "tls"))]

@@ -63,6 +63,13 @@
 //! its XML itself, independent of the backend's serde structs, so a shape mismatch between the
 //! backend and the engine fails a test instead of passing on both sides.
 //!
+//! # HTTPS
+//!
+//! Providers are HTTPS, often behind an operator's private CA. [`tls::TlsProxy`] puts TLS in
+//! front of any of these servers (or anything else on loopback TCP), with a certificate for
+//! `localhost` and `127.0.0.1` from a CA generated per proxy, so a test can prove that a backend's
+//! CA option is what makes the handshake succeed.
+//!
 //! # Where recordings are
 //!
 //! Recordings live in `../shared/recordings` on developer machines and in CI, but the project
@@ -78,6 +85,7 @@ mod matcher;
 pub mod ovirt;
 mod paths;
 mod replay;
+pub mod tls;
 
 pub use cassette::{Cassette, Interaction, RecordedRequest, RecordedResponse};
 pub use error::{Result, TestkitError};

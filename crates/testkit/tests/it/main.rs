@@ -9,3 +9,4 @@ mod ovirt;
 mod raw;
 mod recordings;
 mod replay;
+mod tls;
