@@ -15,6 +15,7 @@ use deltacloud_core::{
 use rand::Rng as _;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The realms, hard-coded as in the original; `us` is the default for new instances.
 const REALMS: &[(&str, &str)] = &[("us", "United States"), ("eu", "Europe")];
@@ -409,7 +410,7 @@ impl MockDriver {
         &self,
         user: &str,
         only: Option<String>,
-    ) -> Result<Vec<Instance>> {
+    ) -> Result<Arc<Vec<Instance>>> {
         let key = format!("instances\0{user}\0{}", only.as_deref().unwrap_or(""));
         let user = user.to_owned();
         let machine = self.machine.clone();
@@ -438,7 +439,7 @@ impl MockDriver {
                 .iter()
                 .filter_map(|r| r.observed(now).map(|s| r.to_model(s, &machine)))
                 .collect::<DbResult<Vec<_>>>()?;
-            Ok((list, valid_until))
+            Ok((Arc::new(list), valid_until))
         })
         .await
     }
@@ -498,6 +499,14 @@ impl MockDriver {
     }
 }
 
+/// The instance filters of `instances`: `id`, `state`, `realm_id`, `owner_id`.
+fn passes(f: &Filter, i: &Instance) -> bool {
+    f.pass_id(&i.id)
+        && Filter::pass(f.state.as_ref(), Some(i.state.as_str()))
+        && Filter::pass(f.realm_id.as_ref(), i.realm_id.as_deref())
+        && Filter::pass(f.owner_id.as_ref(), i.owner_id.as_deref())
+}
+
 #[async_trait]
 impl Instances for MockDriver {
     /// The caller's instances only (`owner_id` = user); filters `id`, `state`, `realm_id`, and
@@ -509,13 +518,29 @@ impl Instances for MockDriver {
             _ => None,
         };
         let all = self.visible_instances(&user, only).await?;
-        Ok(all
-            .into_iter()
-            .filter(|i| f.pass_id(&i.id))
-            .filter(|i| Filter::pass(f.state.as_ref(), Some(i.state.as_str())))
-            .filter(|i| Filter::pass(f.realm_id.as_ref(), i.realm_id.as_deref()))
-            .filter(|i| Filter::pass(f.owner_id.as_ref(), i.owner_id.as_deref()))
-            .collect())
+        Ok(all.iter().filter(|i| passes(f, i)).cloned().collect())
+    }
+
+    /// The memoized list itself when the filter keeps every instance (the usual poll), else a
+    /// filtered copy.
+    async fn instances_shared(
+        &self,
+        ctx: &RequestContext,
+        f: &Filter,
+    ) -> Result<Arc<Vec<Instance>>> {
+        let user = self.authenticate(ctx)?.to_owned();
+        let only = match f.id.as_deref() {
+            Some([one]) => Some(one.clone()),
+            _ => None,
+        };
+        let all = self.visible_instances(&user, only).await?;
+        if all.iter().all(|i| passes(f, i)) {
+            Ok(all)
+        } else {
+            Ok(Arc::new(
+                all.iter().filter(|i| passes(f, i)).cloned().collect(),
+            ))
+        }
     }
 
     /// Create `instance_count` (default 1) instances `inst<N>` (smallest free N), in one

@@ -206,6 +206,19 @@ pub trait Instances {
     async fn instances(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<Instance>> {
         unsupported(Capability::Instances)
     }
+    /// [`Instances::instances`] as a shared, read-only list. For callers that only read the
+    /// list and may keep it (the `/ec2` DescribeInstances memo compares it with the list its
+    /// document was rendered from): a driver that already holds the list in memory (the mock's
+    /// read memo) hands out the same `Arc` until the list changes, so such a caller neither
+    /// copies it nor, when it is unchanged, compares it element by element. The default wraps
+    /// `instances`.
+    async fn instances_shared(
+        &self,
+        ctx: &RequestContext,
+        f: &Filter,
+    ) -> Result<std::sync::Arc<Vec<Instance>>> {
+        Ok(std::sync::Arc::new(self.instances(ctx, f).await?))
+    }
     /// Returns one instance, or several when `instance_count` asked for more.
     async fn create_instance(
         &self,

@@ -67,7 +67,7 @@ struct DescribeKey {
     xmlns: String,
     scope: String,
     user: String,
-    instances: Vec<Instance>,
+    instances: Arc<Vec<Instance>>,
     tags: Arc<Vec<crate::store::TagRow>>,
     tombstones: Vec<InstanceDto>,
 }
@@ -580,15 +580,27 @@ async fn describe_instances_memo(cx: &Cx<'_>, action: Action) -> Ec2Result<Body>
     let Some(memo) = cx.memo else {
         return execute_uncached(cx, action).await;
     };
+    // Shared: while the driver's list is unchanged it is the very `Arc` the memo holds, and
+    // the comparison below is a pointer comparison (`Arc`'s `PartialEq` for `Eq` contents).
     let instances = cx
         .driver
-        .instances(&cx.rctx, &Filter::default())
+        .instances_shared(&cx.rctx, &Filter::default())
         .await
         .map_err(core(Res::Instance))?;
     // An unknown launch time is reported as the current second, which the key must then hold.
-    let now = instances
-        .iter()
-        .any(|i| i.launch_time.as_deref().and_then(to_iso).is_none())
+    // Whether any is unknown depends on the list alone: known when it is the memo's.
+    let memo_says = memo
+        .slot
+        .borrow()
+        .as_ref()
+        .filter(|(k, _)| Arc::ptr_eq(&k.instances, &instances))
+        .map(|(k, _)| k.now.is_some());
+    let now = memo_says
+        .unwrap_or_else(|| {
+            instances
+                .iter()
+                .any(|i| i.launch_time.as_deref().and_then(to_iso).is_none())
+        })
         .then(now_iso_second);
     let key = DescribeKey {
         now,

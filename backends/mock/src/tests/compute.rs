@@ -608,3 +608,40 @@ async fn keys() {
     );
     assert_eq!(names, ["other", "test-key"]);
 }
+
+/// `instances_shared` hands out the memoized list itself while nothing changes (the same
+/// `Arc`), a new one after a write, and a filtered copy when the filter drops instances.
+#[tokio::test]
+async fn shared_instance_lists_follow_writes() {
+    let c = Cloud::new();
+    let all = Filter::default();
+    let a = c.d.instances_shared(&ctx(), &all).await.unwrap();
+    let b = c.d.instances_shared(&ctx(), &all).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b), "unchanged: the same list");
+    assert_eq!(*a, c.d.instances(&ctx(), &all).await.unwrap());
+
+    c.d.create_instance(&ctx(), &create("img1")).await.unwrap();
+    let after = c.d.instances_shared(&ctx(), &all).await.unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&a, &after),
+        "a write gives a new list"
+    );
+    assert_eq!(after.len(), a.len() + 1);
+
+    let nobody = Filter {
+        owner_id: Some(vec!["nobody".to_owned()]),
+        ..Filter::default()
+    };
+    assert!(
+        c.d.instances_shared(&ctx(), &nobody)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = after[0].id.clone();
+    let one =
+        c.d.instances_shared(&ctx(), &Filter::by_id(&first))
+            .await
+            .unwrap();
+    assert_eq!(one.iter().map(|i| &i.id).collect::<Vec<_>>(), [&first]);
+}
