@@ -1182,3 +1182,88 @@ async fn auto_falls_back_to_basic_without_an_sso_service() {
         err.message()
     );
 }
+
+/// v3 attach and detach, replayed: the requests must be the v3 API's (`POST vms/{id}/disks`
+/// with `<disk id><active>true</active></disk>`; `DELETE vms/{id}/disks/{disk}` with
+/// `<action><detach>true</detach></action>`, which keeps the disk) or the replay answers 599,
+/// and the v3 disk's `<vms>` tells where it is attached.
+#[tokio::test]
+async fn v3_disk_attach_and_detach() {
+    const VM: &str = "6a3e1b8c-2f4d-4e5a-9b7c-1d2e3f4a5b6c";
+    const DISK: &str = "d15c0000-1111-4222-8333-444455556666";
+    let disk = |attached: bool| {
+        let vms = if attached {
+            format!("<vms><vm id=\"{VM}\"/></vms>")
+        } else {
+            String::new()
+        };
+        format!(
+            "<disk href=\"/api/disks/{DISK}\" id=\"{DISK}\"><name>extra</name><alias>extra</alias>{vms}\
+             <size>2147483648</size><provisioned_size>2147483648</provisioned_size>\
+             <status><state>ok</state></status><interface>virtio</interface><format>cow</format></disk>"
+        )
+    };
+    let interaction =
+        |method: &str, path: &str, body: Option<&str>, status: u16, answer: String| {
+            deltacloud_testkit::Interaction {
+                request: deltacloud_testkit::RecordedRequest {
+                    method: method.into(),
+                    uri: format!("https://rhevm.example.com/api/{path}"),
+                    headers: Vec::new(),
+                    body: body.map(|b| b.as_bytes().to_vec()),
+                },
+                response: deltacloud_testkit::RecordedResponse {
+                    status,
+                    message: None,
+                    headers: vec![("Content-Type".into(), "application/xml".into())],
+                    body: answer.into_bytes(),
+                },
+            }
+        };
+    let attach_body = format!("<disk id=\"{DISK}\"><active>true</active></disk>");
+    let cassette = Cassette::new(
+        "v3-disks",
+        vec![
+            interaction(
+                "POST",
+                &format!("vms/{VM}/disks"),
+                Some(&attach_body),
+                201,
+                disk(true),
+            ),
+            // Read after attaching, before detaching, after detaching.
+            interaction("GET", &format!("disks/{DISK}"), Some(""), 200, disk(true)),
+            interaction("GET", &format!("disks/{DISK}"), Some(""), 200, disk(true)),
+            interaction("GET", &format!("disks/{DISK}"), Some(""), 200, disk(false)),
+            interaction(
+                "DELETE",
+                &format!("vms/{VM}/disks/{DISK}"),
+                Some("<action><detach>true</detach></action>"),
+                200,
+                "<action><status><state>complete</state></status></action>".into(),
+            ),
+        ],
+    );
+    let s = ReplayServer::start([cassette], MatchRules::default()).unwrap();
+    let d = driver();
+    let c = v3_ctx(&s);
+    let v = d
+        .attach_storage_volume(
+            &c,
+            &StorageVolumeId::new(DISK),
+            &InstanceId::new(VM),
+            "/dev/vdb",
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.state.as_deref(), Some("IN-USE"));
+    assert_eq!(v.instance_id.as_deref(), Some(VM));
+    assert_eq!(v.capacity.as_deref(), Some("2"));
+    let v = d
+        .detach_storage_volume(&c, &StorageVolumeId::new(DISK))
+        .await
+        .unwrap();
+    assert_eq!(v.state.as_deref(), Some("AVAILABLE"));
+    assert_eq!(v.instance_id, None);
+    s.assert_all_matched();
+}
