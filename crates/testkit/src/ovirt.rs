@@ -37,7 +37,7 @@ use serde::Deserialize;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -146,9 +146,21 @@ struct State {
     tokens: Vec<String>,
     token_requests: u64,
     require_sso: bool,
+    /// The next number for generated ids, tokens and sessions (per engine, so tests running
+    /// side by side share nothing).
+    next: u64,
 }
 
 impl State {
+    fn next_n(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn new_id(&mut self) -> String {
+        format!("f0000000-0000-4000-8000-{:012x}", self.next_n())
+    }
+
     fn vm_index(&self, id: &str) -> Option<usize> {
         self.vms.iter().position(|v| v.id == id)
     }
@@ -304,17 +316,8 @@ fn seed() -> State {
         tokens: Vec::new(),
         token_requests: 0,
         require_sso: false,
+        next: 0x1000,
     }
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(0x1000);
-
-fn next_n() -> u64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
-}
-
-fn new_id() -> String {
-    format!("f0000000-0000-4000-8000-{:012x}", next_n())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,14 +840,15 @@ fn create_template(st: &mut State, body: &str) -> Reply {
     let Some(i) = st.vm_index(&vm_id) else {
         return not_found(&format!("vm {vm_id}"));
     };
-    let v = &st.vms[i];
-    if v.status != "down" {
+    if st.vms[i].status != "down" {
         return conflict(
             "Cannot add Template. VM must be down in order to create a Template from it.",
         );
     }
+    let id = st.new_id();
+    let v = &st.vms[i];
     let t = FakeTemplate {
-        id: new_id(),
+        id,
         name: req.name,
         description: req.description.unwrap_or_default(),
         memory: v.memory,
@@ -901,7 +905,7 @@ fn create_vm(st: &mut State, body: &str) -> Reply {
         })
         .unwrap_or(1);
     let v = FakeVm {
-        id: new_id(),
+        id: st.new_id(),
         name: req.name,
         cores,
         memory: req.memory.unwrap_or(memory),
@@ -912,7 +916,7 @@ fn create_vm(st: &mut State, body: &str) -> Reply {
         created: "2024-01-01T00:00:00.000+00:00".into(),
         status: "image_locked".into(),
         then: Some("down".into()),
-        nics: vec![nic(next_n(), None)],
+        nics: vec![nic(st.next_n(), None)],
     };
     let out = vm_xml(&v, "image_locked");
     st.vms.push(v);
@@ -975,7 +979,7 @@ fn create_disk(st: &mut State, body: &str) -> Reply {
         return not_found(&format!("storage domain {sd}"));
     }
     let d = FakeDisk {
-        id: new_id(),
+        id: st.new_id(),
         name: req.name.or(req.alias).unwrap_or_default(),
         description: req.description,
         provisioned: size,
@@ -1096,7 +1100,7 @@ fn token(st: &mut State, query: &str, body: &str) -> Reply {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let raw = format!("{}:{}:{}", now.as_nanos(), next_n(), st.tokens.len());
+    let raw = format!("{}:{}:{}", now.as_nanos(), st.next_n(), st.tokens.len());
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     st.tokens.push(token.clone());
     // Engines hand out long-lived tokens; a year is plenty for any test.
@@ -1148,7 +1152,7 @@ fn authorize(st: &mut State, headers: &[(String, String)]) -> Option<Option<Stri
     if !persistent {
         return Some(None);
     }
-    let id = format!("fake-session-{}", next_n());
+    let id = format!("fake-session-{}", st.next_n());
     st.sessions.push(id.clone());
     Some(Some(id))
 }
