@@ -243,15 +243,7 @@ impl<'a> Engine<'a> {
             self.sessions
                 .put(&self.provider.url, self.user, self.password, id);
         }
-        let mut body: Vec<u8> = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(e, what))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(Error::provider(format!(
-                    "The oVirt engine's answer to {what} is larger than {MAX_BODY_BYTES} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_bounded(&mut resp, MAX_BODY_BYTES, what).await?;
         let text = String::from_utf8_lossy(&body).into_owned();
         if status.is_success() {
             tracing::debug!(target: "rhevm", what, status = status.as_u16(), "engine call");
@@ -303,11 +295,22 @@ impl<'a> Engine<'a> {
     }
 
     async fn post_raw<B: Serialize>(&self, path: &str, body: &B, what: &str) -> Result<String> {
+        self.send_xml(Method::POST, path, body, what).await
+    }
+
+    /// `method path` with `body` as XML.
+    async fn send_xml<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<String> {
         let xml = xml::to_xml(body).map_err(|e| {
             Error::internal("Cannot encode the request for the oVirt engine").with_cause(e)
         })?;
         let make = |cred: Cred<'_>| {
-            self.request(Method::POST, path, cred)
+            self.request(method.clone(), path, cred)
                 .header(reqwest::header::CONTENT_TYPE, "application/xml")
                 .body(xml.clone())
         };
@@ -334,16 +337,29 @@ impl<'a> Engine<'a> {
     /// `DELETE path` with an XML body (v3's detach: `<action><detach>true</detach></action>`).
     pub async fn delete_with<B: Serialize>(&self, path: &str, body: &B) -> Result<()> {
         let what = format!("DELETE {path}");
-        let xml = xml::to_xml(body).map_err(|e| {
-            Error::internal("Cannot encode the request for the oVirt engine").with_cause(e)
-        })?;
-        let make = |cred: Cred<'_>| {
-            self.request(Method::DELETE, path, cred)
-                .header(reqwest::header::CONTENT_TYPE, "application/xml")
-                .body(xml.clone())
-        };
-        self.send(make, &what).await.map(drop)
+        self.send_xml(Method::DELETE, path, body, &what)
+            .await
+            .map(drop)
     }
+}
+
+/// The whole body of `resp`, refused beyond `max` bytes (an engine, or something posing as
+/// one, must not make the gateway buffer without bound).
+pub(crate) async fn read_bounded(
+    resp: &mut reqwest::Response,
+    max: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let mut body: Vec<u8> = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(e, what))? {
+        if body.len() + chunk.len() > max {
+            return Err(Error::provider(format!(
+                "The oVirt engine's answer to {what} is larger than {max} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Transport failures. reqwest's message names the URL (never the credentials, which travel in

@@ -309,7 +309,7 @@ impl Images for RhevmDriver {
         let vm = check_id(&req.instance_id)?;
         let name = match req.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) => n.to_owned(),
-            None => format!("{}-template", generated_name()),
+            None => format!("{}-template", generated_name("i")),
         };
         let body = NewTemplate {
             name,
@@ -436,13 +436,13 @@ fn instance_from(vm: Vm, nics: &[Nic], owner: &str, machine: &StateMachine) -> I
     }
 }
 
-/// `i-<unix millis>`: the original named VMs `i-<unix seconds>`; milliseconds keep two quick
-/// creations apart (the engine refuses duplicate names).
-fn generated_name() -> String {
+/// `<prefix>-<unix millis>`: the original named VMs `i-<unix seconds>`; milliseconds keep two
+/// quick creations apart (the engine refuses duplicate names).
+pub(crate) fn generated_name(prefix: &str) -> String {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
-    format!("i-{ms}")
+    format!("{prefix}-{ms}")
 }
 
 impl RhevmDriver {
@@ -683,7 +683,7 @@ impl Instances for RhevmDriver {
             .name
             .clone()
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(generated_name);
+            .unwrap_or_else(|| generated_name("i"));
         let mut out = Vec::new();
         for i in 0..count {
             let name = if count == 1 {

@@ -165,22 +165,13 @@ impl RhevmDriver {
     /// Build from the server's settings. Options other than `rhevm_*` belong to other drivers
     /// and are ignored.
     pub fn new(settings: &DriverSettings) -> Result<Self> {
-        let mut version = VersionChoice::Auto;
-        if let Some(v) = settings.options.get(OPT_API_VERSION) {
-            version = VersionChoice::parse(v).ok_or_else(|| {
-                Error::validation(format!(
-                    "Invalid value '{v}' for rhevm driver option '{OPT_API_VERSION}': expected 3, 4 or auto"
-                ))
-            })?;
-        }
-        let auth = match settings.options.get(OPT_AUTH) {
-            None => AuthMode::default(),
-            Some(v) => AuthMode::parse(v).ok_or_else(|| {
-                Error::validation(format!(
-                    "Invalid value '{v}' for rhevm driver option '{OPT_AUTH}': expected auto, sso or basic"
-                ))
-            })?,
-        };
+        let version = option(
+            settings,
+            OPT_API_VERSION,
+            "3, 4 or auto",
+            VersionChoice::parse,
+        )?;
+        let auth = option(settings, OPT_AUTH, "auto, sso or basic", AuthMode::parse)?;
         let timeout = if settings.timeout.is_zero() {
             Duration::from_secs(60)
         } else {
@@ -229,6 +220,26 @@ impl RhevmDriver {
             &creds.password,
         )
     }
+}
+
+/// The driver option `key` parsed by `parse`, its default when absent; an unknown value is a
+/// validation error naming the option and the values it takes.
+fn option<T: Default>(
+    settings: &DriverSettings,
+    key: &str,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T> {
+    settings.options.get(key).map_or_else(
+        || Ok(T::default()),
+        |v| {
+            parse(v).ok_or_else(|| {
+                Error::validation(format!(
+                    "Invalid value '{v}' for rhevm driver option '{key}': expected {expected}"
+                ))
+            })
+        },
+    )
 }
 
 #[cfg(feature = "tls")]

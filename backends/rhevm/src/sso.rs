@@ -189,19 +189,7 @@ pub async fn obtain(
         tokens.mark_no_sso(api_url);
         return Ok(Obtained::NoService);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| crate::client::transport_error(e, what))?
-    {
-        if body.len() + chunk.len() > MAX_TOKEN_ANSWER {
-            return Err(Error::provider(
-                "The oVirt engine's SSO answer is unreasonably large",
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = crate::client::read_bounded(&mut resp, MAX_TOKEN_ANSWER, what).await?;
     let answer: Option<TokenAnswer> = serde_json::from_slice(&body).ok();
     let refused = |code: Option<&str>| {
         matches!(

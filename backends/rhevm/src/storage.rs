@@ -20,7 +20,7 @@
 
 use crate::RhevmDriver;
 use crate::client::Engine;
-use crate::compute::{check_id, datacenter, is_safe_id, single_id};
+use crate::compute::{check_id, datacenter, generated_name, is_safe_id, single_id};
 use crate::xml::{
     AttachDiskV3, DetachV3, Disk, DiskAttachments, Disks, IdRef, NewDisk, NewDiskAttachment,
     StorageDomainRefs, StorageDomains,
@@ -204,13 +204,6 @@ impl RhevmDriver {
     }
 }
 
-fn generated_volume_name() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    format!("vol-{ms}")
-}
-
 #[async_trait]
 impl StorageVolumes for RhevmDriver {
     async fn storage_volumes(
@@ -261,7 +254,7 @@ impl StorageVolumes for RhevmDriver {
             .name
             .clone()
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(generated_volume_name);
+            .unwrap_or_else(|| generated_name("vol"));
         let v3 = eng.is_v3();
         let body = NewDisk {
             alias: name.clone(),

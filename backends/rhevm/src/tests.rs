@@ -27,15 +27,19 @@ fn driver() -> RhevmDriver {
     driver_with_timeout(Duration::from_secs(10))
 }
 
+/// A driver built with the one driver option `key=value`.
+fn driver_with_option(key: &str, value: &str) -> deltacloud_core::Result<RhevmDriver> {
+    RhevmDriver::new(&DriverSettings {
+        timeout: Duration::from_secs(10),
+        options: [(key.to_owned(), value.to_owned())].into(),
+        ..DriverSettings::default()
+    })
+}
+
 /// HTTP Basic with persistent sessions (driver option `rhevm_auth=basic`): what the v4
 /// recordings were made with, so what their replay can answer (it has no SSO endpoint).
 fn basic_driver() -> RhevmDriver {
-    RhevmDriver::new(&DriverSettings {
-        timeout: Duration::from_secs(10),
-        options: [(crate::OPT_AUTH.to_owned(), "basic".to_owned())].into(),
-        ..DriverSettings::default()
-    })
-    .unwrap()
+    driver_with_option(crate::OPT_AUTH, "basic").unwrap()
 }
 
 fn ctx(provider: &str, user: &str, password: &str) -> RequestContext {
@@ -968,10 +972,7 @@ fn declared_capabilities_match_the_implementation() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotSupported);
     // Options are checked.
-    let bad = RhevmDriver::new(&DriverSettings {
-        options: [(crate::OPT_API_VERSION.to_owned(), "7".to_owned())].into(),
-        ..DriverSettings::default()
-    });
+    let bad = driver_with_option(crate::OPT_API_VERSION, "7");
     assert_eq!(bad.err().map(|e| e.kind()), Some(ErrorKind::Validation));
 }
 
@@ -1117,10 +1118,7 @@ async fn v4_engines_get_an_sso_token() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AuthFailed);
     // And an unknown mode is refused when the driver is built.
-    let bad = RhevmDriver::new(&DriverSettings {
-        options: [(crate::OPT_AUTH.to_owned(), "kerberos".to_owned())].into(),
-        ..DriverSettings::default()
-    });
+    let bad = driver_with_option(crate::OPT_AUTH, "kerberos");
     assert_eq!(bad.err().map(|e| e.kind()), Some(ErrorKind::Validation));
 }
 
@@ -1169,11 +1167,7 @@ async fn auto_falls_back_to_basic_without_an_sso_service() {
                 .is_some_and(|a| a.starts_with("Basic ")))
     );
 
-    let sso_only = RhevmDriver::new(&DriverSettings {
-        options: [(crate::OPT_AUTH.to_owned(), "sso".to_owned())].into(),
-        ..DriverSettings::default()
-    })
-    .unwrap();
+    let sso_only = driver_with_option(crate::OPT_AUTH, "sso").unwrap();
     let err = sso_only.realms(&c, &Filter::default()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ProviderError);
     assert!(

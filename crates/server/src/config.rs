@@ -638,6 +638,31 @@ fn figment_for(cli: &Cli, env: &Vars, warnings: &mut Vec<String>) -> anyhow::Res
     Ok(fig.merge(cli_layer(cli)))
 }
 
+/// An option that takes one of `allowed` (case-insensitive; blank is unset), lower-cased.
+fn choice(
+    fig: &Figment,
+    key: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> anyhow::Result<Option<String>> {
+    let v = value
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    if let Some(v) = &v
+        && !allowed.contains(&v.as_str())
+    {
+        let expected = match allowed.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => allowed.join(""),
+        };
+        bail!(
+            "invalid {key} {v:?} (from {}): expected {expected}",
+            origin(fig, key)
+        );
+    }
+    Ok(v)
+}
+
 /// Where the effective value of `key` came from, e.g. `API_PORT in the environment` or
 /// `-t/--timeout on the command line`.
 fn origin(fig: &Figment, key: &str) -> String {
@@ -783,30 +808,13 @@ fn validate(
         );
     }
 
-    let rhevm_api_version = raw
-        .rhevm_api_version
-        .map(|v| v.trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty());
-    if let Some(v) = &rhevm_api_version
-        && !matches!(v.as_str(), "3" | "4" | "auto")
-    {
-        bail!(
-            "invalid rhevm_api_version {v:?} (from {}): expected 3, 4 or auto",
-            origin(fig, "rhevm_api_version")
-        );
-    }
-    let rhevm_auth = raw
-        .rhevm_auth
-        .map(|v| v.trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty());
-    if let Some(v) = &rhevm_auth
-        && !matches!(v.as_str(), "auto" | "sso" | "basic")
-    {
-        bail!(
-            "invalid rhevm_auth {v:?} (from {}): expected auto, sso or basic",
-            origin(fig, "rhevm_auth")
-        );
-    }
+    let rhevm_api_version = choice(
+        fig,
+        "rhevm_api_version",
+        raw.rhevm_api_version,
+        &["3", "4", "auto"],
+    )?;
+    let rhevm_auth = choice(fig, "rhevm_auth", raw.rhevm_auth, &["auto", "sso", "basic"])?;
     let rhevm_ca_file = raw.rhevm_ca_file.filter(|p| !p.as_os_str().is_empty());
     if let Some(p) = &rhevm_ca_file
         && !p.is_file()

@@ -511,13 +511,26 @@ pub fn verify_with_key(parts: &HttpParts<'_>, c: &V4Claims, key: &[u8; 32]) -> E
 /// from (compared in constant time), so a changed or removed credential never verifies with a
 /// stale key. One per worker thread (a `RefCell`, never borrowed across an `.await`); at most
 /// [`SigningKeys::MAX`] entries, then it starts over, which bounds memory whatever callers send.
+/// A hit allocates nothing: the map is looked up by the access key as `&str`, and the few
+/// scopes of one key are compared field by field.
 #[derive(Default)]
 pub struct SigningKeys {
-    map: std::cell::RefCell<std::collections::HashMap<KeyId, (Secret, [u8; 32])>>,
+    map: std::cell::RefCell<std::collections::HashMap<String, Vec<KeptKey>>>,
+    len: std::cell::Cell<usize>,
 }
 
-/// `(access key, credential scope)`.
-type KeyId = (String, String);
+/// One derived key: its scope (date, region, service), the secret it came from, the key.
+struct KeptKey {
+    scope: [String; 3],
+    secret: Secret,
+    key: [u8; 32],
+}
+
+impl KeptKey {
+    fn is_for(&self, c: &V4Claims) -> bool {
+        self.scope[0] == c.scope_date && self.scope[1] == c.region && self.scope[2] == c.service
+    }
+}
 
 impl SigningKeys {
     pub const MAX: usize = 256;
@@ -525,19 +538,30 @@ impl SigningKeys {
     /// The signing key of `c`'s scope for `access_key` with `secret`, derived on a miss.
     #[must_use]
     pub fn get(&self, c: &V4Claims, secret: &Secret) -> [u8; 32] {
-        let id = (c.access_key.clone(), c.scope());
-        if let Some((s, k)) = self.map.borrow().get(&id)
-            && s.ct_eq(secret.expose())
+        if let Some(kept) = self.map.borrow().get(c.access_key.as_str())
+            && let Some(k) = kept
+                .iter()
+                .find(|k| k.is_for(c) && k.secret.ct_eq(secret.expose()))
         {
-            return *k;
+            return k.key;
         }
-        let k = signing_key(secret.expose(), &c.scope_date, &c.region, &c.service);
+        let key = signing_key(secret.expose(), &c.scope_date, &c.region, &c.service);
         let mut map = self.map.borrow_mut();
-        if map.len() >= Self::MAX {
+        if self.len.get() >= Self::MAX {
             map.clear();
+            self.len.set(0);
         }
-        map.insert(id, (secret.clone(), k));
-        k
+        let kept = map.entry(c.access_key.clone()).or_default();
+        // A rotated secret replaces the key of the same scope rather than adding to it.
+        let before = kept.len();
+        kept.retain(|k| !k.is_for(c));
+        kept.push(KeptKey {
+            scope: [c.scope_date.clone(), c.region.clone(), c.service.clone()],
+            secret: secret.clone(),
+            key,
+        });
+        self.len.set(self.len.get() + kept.len() - before);
+        key
     }
 }
 
@@ -561,17 +585,27 @@ mod tests {
         assert_eq!(canonical_query("X-Amz-Signature=abc&A=1", true), "A=1");
     }
 
-    #[test]
-    fn header_parsing_errors() {
-        let headers = vec![("x-amz-date".to_owned(), "20150830T123600Z".to_owned())];
-        let parts = HttpParts {
+    /// `X-Amz-Date: 20150830T123600Z`, the date of the claims below.
+    fn amz_date_header() -> Vec<(String, String)> {
+        vec![("x-amz-date".to_owned(), "20150830T123600Z".to_owned())]
+    }
+
+    /// `GET /` with `headers` and nothing else.
+    fn get_root(headers: &[(String, String)]) -> HttpParts<'_> {
+        HttpParts {
             method: "GET",
             path: "/",
             query: "",
             decoded_query: None,
-            headers: &headers,
+            headers,
             body: b"",
-        };
+        }
+    }
+
+    #[test]
+    fn header_parsing_errors() {
+        let headers = amz_date_header();
+        let parts = get_root(&headers);
         let sig = "a".repeat(64);
         let ok = format!(
             "AWS4-HMAC-SHA256 Credential=AK/20150830/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"
@@ -594,15 +628,8 @@ mod tests {
 
     #[test]
     fn skew_window() {
-        let headers = vec![("x-amz-date".to_owned(), "20150830T123600Z".to_owned())];
-        let parts = HttpParts {
-            method: "GET",
-            path: "/",
-            query: "",
-            decoded_query: None,
-            headers: &headers,
-            body: b"",
-        };
+        let headers = amz_date_header();
+        let parts = get_root(&headers);
         let c = parse_header(
             &format!("AWS4-HMAC-SHA256 Credential=AK/20150830/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature={}", "0".repeat(64)),
             &parts,
@@ -620,15 +647,8 @@ mod tests {
 
     #[test]
     fn signing_keys_follow_the_secret_and_the_scope() {
-        let headers = vec![("x-amz-date".to_owned(), "20150830T123600Z".to_owned())];
-        let parts = HttpParts {
-            method: "GET",
-            path: "/",
-            query: "",
-            decoded_query: None,
-            headers: &headers,
-            body: b"",
-        };
+        let headers = amz_date_header();
+        let parts = get_root(&headers);
         let claims = |region: &str| {
             parse_header(
                 &format!("AWS4-HMAC-SHA256 Credential=AK/20150830/{region}/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature={}", "0".repeat(64)),
@@ -662,6 +682,10 @@ mod tests {
         for i in 0..=SigningKeys::MAX {
             let _ = keys.get(&claims(&format!("r{i}")), &old);
         }
-        assert!(keys.map.borrow().len() <= SigningKeys::MAX);
+        assert!(keys.len.get() <= SigningKeys::MAX);
+        assert_eq!(
+            keys.len.get(),
+            keys.map.borrow().values().map(Vec::len).sum::<usize>()
+        );
     }
 }
