@@ -13,6 +13,7 @@ pub mod config;
 pub mod logging;
 pub mod logwriter;
 pub mod serve;
+pub mod textlog;
 
 use cli::Cli;
 use config::{AVAILABLE_DRIVERS, Config, process_env};

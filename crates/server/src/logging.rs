@@ -14,8 +14,10 @@ use std::time::Instant;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
-/// Set up the global subscriber. The filter is `debug` when verbose (`-V`, `API_VERBOSE`), else
+/// Set up the global subscriber: text lines from [`crate::textlog`], or `fmt`'s JSON. The filter is `debug` when verbose (`-V`, `API_VERBOSE`), else
 /// `RUST_LOG` when set, else `info`: the explicit verbose setting wins over the generic variable.
 ///
 /// Lines go to in-memory buffers that one thread writes to stderr every 50 ms
@@ -38,16 +40,20 @@ pub fn init(format: LogFormat, verbose: bool) -> anyhow::Result<crate::logwriter
     };
     let (writer, guard) = crate::logwriter::BatchedStderr::start()
         .map_err(|e| anyhow::anyhow!("cannot start the log writer: {e}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
+    let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .flatten_event(true)
+        LogFormat::Text => registry
+            .with(crate::textlog::TextLayer::new(writer))
+            .try_init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .flatten_event(true)
+                    .with_writer(writer),
+            )
             .try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;

@@ -28,7 +28,7 @@ use deltacloud_core::{Credentials, Gateway, RequestContext};
 use error::{Ec2Error, Ec2Result};
 use params::Params;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 pub use store::{CredentialRecord, Identity, Store, StoreError, StoreKey};
 
@@ -71,6 +71,8 @@ pub struct Tombstone {
 pub struct Ec2State {
     pub store: Store,
     pub config: Ec2Config,
+    /// `config.builtin`, shared like the store's cached records.
+    builtin: Vec<Arc<CredentialRecord>>,
     /// `(scope, instance id)` ⇒ tombstone. Per-process and short-lived by design.
     pub(crate) tombstones: Mutex<HashMap<(String, String), Tombstone>>,
 }
@@ -89,6 +91,7 @@ impl Ec2State {
     pub fn new(store: Store, config: Ec2Config) -> Self {
         Self {
             store,
+            builtin: config.builtin.iter().cloned().map(Arc::new).collect(),
             config,
             tombstones: Mutex::new(HashMap::new()),
         }
@@ -96,14 +99,13 @@ impl Ec2State {
 
     /// The stored credential of `access_key`, else a built-in one. Goes through the store's
     /// read cache: this runs on every signed request.
-    async fn lookup(&self, access_key: &str) -> Ec2Result<Option<CredentialRecord>> {
+    async fn lookup(&self, access_key: &str) -> Ec2Result<Option<Arc<CredentialRecord>>> {
         let stored = self.store.lookup_cached(access_key).await.map_err(|e| {
             tracing::error!(error = %e, "EC2 credential lookup failed");
             Ec2Error::internal()
         })?;
         Ok(stored.or_else(|| {
-            self.config
-                .builtin
+            self.builtin
                 .iter()
                 .find(|r| r.access_key == access_key)
                 .cloned()
@@ -187,18 +189,19 @@ async fn handle(
     }
 }
 
-/// Lower-cased header names with their values; a signed header that is not UTF-8 fails the
-/// signature rather than being guessed at.
-fn header_pairs(req: &HttpRequest) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = req
+/// Header names (which the `http` crate keeps in lower case) with their values, borrowed from
+/// the request; a signed header that is not UTF-8 fails the signature rather than being
+/// guessed at.
+fn header_pairs(req: &HttpRequest) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = req
         .headers()
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
         .collect();
-    if !out.iter().any(|(k, _)| k == "host") {
+    if !out.iter().any(|(k, _)| *k == "host") {
         // HTTP/2 has no Host header: the authority stands in for it.
         if let Some(a) = req.uri().authority() {
-            out.push(("host".to_owned(), a.as_str().to_owned()));
+            out.push(("host", a.as_str()));
         }
     }
     out
@@ -254,7 +257,7 @@ async fn serve(
     // Who is calling.
     let presented = auth::detect(&parts, query, params.pairs())?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (identity, access_key) = match presented {
+    let caller = match presented {
         Presented::V4(c) => {
             if c.service != "ec2" {
                 return Err(Ec2Error::auth_failure(format!(
@@ -263,9 +266,9 @@ async fn serve(
                 )));
             }
             auth::sigv4::check_time(&c, now)?;
-            let rec = state.lookup(&c.access_key).await?.ok_or_else(unknown_key)?;
+            let rec = state.lookup(c.access_key).await?.ok_or_else(unknown_key)?;
             let region_ok = c.region == state.config.region
-                || rec.identity.provider.as_deref() == Some(c.region.as_str());
+                || rec.identity.provider.as_deref() == Some(c.region);
             if !region_ok {
                 return Err(Ec2Error::auth_failure(format!(
                     "Credential should be scoped to a valid region, not '{}'",
@@ -274,15 +277,12 @@ async fn serve(
             }
             let key = match req.app_data::<web::Data<auth::sigv4::SigningKeys>>() {
                 Some(keys) => keys.get(&c, &rec.secret),
-                None => auth::sigv4::signing_key(
-                    rec.secret.expose(),
-                    &c.scope_date,
-                    &c.region,
-                    &c.service,
-                ),
+                None => {
+                    auth::sigv4::signing_key(rec.secret.expose(), c.scope_date, c.region, c.service)
+                }
             };
             auth::sigv4::verify_with_key(&parts, &c, &key)?;
-            (rec.identity, c.access_key)
+            Caller::Stored(rec)
         }
         Presented::V2(c) => {
             auth::sigv2::check_time(&c, now)?;
@@ -296,33 +296,24 @@ async fn serve(
                 params.pairs(),
                 rec.secret.expose(),
             )?;
-            (rec.identity, c.access_key)
+            Caller::Stored(rec)
         }
         // Basic passes straight through to the backend, as in the original (A3); the driver
         // decides whether the credentials are good.
-        Presented::Basic(c) => {
-            let user = c.user.clone();
-            (
-                Identity {
-                    driver: None,
-                    provider: None,
-                    user: c.user,
-                    password: c.password,
-                },
-                user,
-            )
-        }
+        Presented::Basic(c) => Caller::Direct(Identity {
+            driver: None,
+            provider: None,
+            user: c.user,
+            password: c.password,
+        }),
         Presented::Anonymous => match &gw.fixed_credentials {
             // API_USER/API_PASSWORD turn authentication off for every frontend.
-            Some(c) => (
-                Identity {
-                    driver: None,
-                    provider: None,
-                    user: c.user.clone(),
-                    password: c.password.clone(),
-                },
-                c.user.clone(),
-            ),
+            Some(c) => Caller::Direct(Identity {
+                driver: None,
+                provider: None,
+                user: c.user.clone(),
+                password: c.password.clone(),
+            }),
             None => {
                 return Err(Ec2Error::auth_failure(
                     "AWS was not able to validate the provided access credentials",
@@ -330,6 +321,7 @@ async fn serve(
             }
         },
     };
+    let identity = caller.identity();
 
     let action_name = params
         .get("Action")
@@ -370,7 +362,7 @@ async fn serve(
         ),
         driver,
         state,
-        user: identity.user,
+        user: identity.user.clone(),
         region: state.config.region.clone(),
         host: parts.header("host").unwrap_or("localhost").to_owned(),
         xmlns: format!("http://ec2.amazonaws.com/doc/{version}/"),
@@ -378,9 +370,33 @@ async fn serve(
             .app_data::<web::Data<handlers::RenderMemo>>()
             .map(|m| &***m),
     };
-    tracing::debug!(action = %action_name, access_key = %access_key, "EC2 request");
+    tracing::debug!(action = %action_name, access_key = %caller.access_key(), "EC2 request");
     let b = handlers::execute(&cx, action).await?;
     Ok((action_name, cx.xmlns, b))
+}
+
+/// Who a request acts as: a stored or built-in credential (shared with the store's cache, so
+/// a signed request copies none of its strings), or an identity the request carried itself.
+enum Caller {
+    Stored(Arc<CredentialRecord>),
+    Direct(Identity),
+}
+
+impl Caller {
+    fn identity(&self) -> &Identity {
+        match self {
+            Self::Stored(rec) => &rec.identity,
+            Self::Direct(identity) => identity,
+        }
+    }
+
+    /// For debug logs: the access key, or the Basic user (neither is secret).
+    fn access_key(&self) -> &str {
+        match self {
+            Self::Stored(rec) => &rec.access_key,
+            Self::Direct(identity) => &identity.user,
+        }
+    }
 }
 
 fn unknown_key() -> Ec2Error {

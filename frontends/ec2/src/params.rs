@@ -8,15 +8,21 @@
 //! harmless.
 
 use crate::error::{Ec2Error, Ec2Result};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Upper bound on parameters per request, so a hostile request cannot make us build huge maps.
 pub const MAX_PARAMS: usize = 2000;
 
-/// The request's parameters, in the order received.
+/// One decoded `name=value`.
+pub type Pair<'q> = (Cow<'q, str>, Cow<'q, str>);
+
+/// The request's parameters, in the order received. Names and values borrow from the request
+/// (`'q`) unless decoding changed them (`%XX`, `+`): a signed request's parameters were a
+/// dozen `String`s per request before, most of them copies of what the request already held.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
+pub struct Params<'q> {
+    pairs: Vec<Pair<'q>>,
 }
 
 /// One `Filter.N`: a name and the values it accepts (OR within a filter).
@@ -26,20 +32,22 @@ pub struct FilterSpec {
     pub values: Vec<String>,
 }
 
-impl Params {
+impl<'q> Params<'q> {
     /// Parse a `application/x-www-form-urlencoded` string (query string or POST body).
     ///
     /// # Errors
     /// `InvalidParameterValue` when the request carries more than [`MAX_PARAMS`] parameters.
-    pub fn parse(encoded: &[u8]) -> Ec2Result<Self> {
-        let mut pairs = Vec::new();
-        for (k, v) in form_urlencoded::parse(encoded) {
+    pub fn parse(encoded: &'q [u8]) -> Ec2Result<Self> {
+        // One slot per `&`-separated piece (an upper bound), so the vector never regrows.
+        let pieces = encoded.iter().filter(|&&b| b == b'&').count() + 1;
+        let mut pairs = Vec::with_capacity(pieces.min(MAX_PARAMS));
+        for pair in form_urlencoded::parse(encoded) {
             if pairs.len() >= MAX_PARAMS {
                 return Err(Ec2Error::invalid_value(format!(
                     "Too many parameters (at most {MAX_PARAMS})"
                 )));
             }
-            pairs.push((k.into_owned(), v.into_owned()));
+            pairs.push(pair);
         }
         Ok(Self { pairs })
     }
@@ -51,7 +59,7 @@ impl Params {
         Self {
             pairs: pairs
                 .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
+                .map(|(k, v)| (Cow::Owned(k.into()), Cow::Owned(v.into())))
                 .collect(),
         }
     }
@@ -61,7 +69,7 @@ impl Params {
         self.pairs.extend(other.pairs);
     }
 
-    pub fn pairs(&self) -> &[(String, String)] {
+    pub fn pairs(&self) -> &[Pair<'q>] {
         &self.pairs
     }
 
@@ -71,7 +79,7 @@ impl Params {
         self.pairs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// The value of `name`, or `MissingParameter`.
@@ -120,8 +128,8 @@ impl Params {
     ///
     /// # Errors
     /// `InvalidParameterValue` when `N` is not a positive integer.
-    pub fn indexed(&self, prefix: &str) -> Ec2Result<BTreeMap<u32, Params>> {
-        let mut out: BTreeMap<u32, Params> = BTreeMap::new();
+    pub fn indexed(&self, prefix: &str) -> Ec2Result<BTreeMap<u32, Params<'_>>> {
+        let mut out: BTreeMap<u32, Params<'_>> = BTreeMap::new();
         for (k, v) in &self.pairs {
             let Some(rest) = k.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
                 continue;
@@ -135,7 +143,7 @@ impl Params {
             out.entry(n)
                 .or_default()
                 .pairs
-                .push((tail.to_owned(), v.clone()));
+                .push((Cow::Borrowed(tail), Cow::Borrowed(v.as_ref())));
         }
         Ok(out)
     }

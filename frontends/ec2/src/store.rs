@@ -205,7 +205,7 @@ struct Entry<T> {
 struct ReadCache {
     /// Bumped by every write; a read started under an older generation is not cached.
     generation: u64,
-    credentials: HashMap<String, Entry<Option<CredentialRecord>>>,
+    credentials: HashMap<String, Entry<Option<Arc<CredentialRecord>>>>,
     tags: HashMap<String, Entry<Arc<Vec<TagRow>>>>,
 }
 
@@ -333,10 +333,11 @@ impl Store {
     ///
     /// # Errors
     /// As [`Store::lookup`], or `Task` if the blocking task died.
+    /// The record is shared with the cache: a hit copies no strings.
     pub async fn lookup_cached(
         &self,
         access_key: &str,
-    ) -> Result<Option<CredentialRecord>, StoreError> {
+    ) -> Result<Option<Arc<CredentialRecord>>, StoreError> {
         let generation = {
             let c = self.cache()?;
             if let Some(hit) = fresh(&c.credentials, access_key, self.ttl) {
@@ -346,7 +347,7 @@ impl Store {
         };
         let ak = access_key.to_owned();
         let at = Instant::now();
-        let rec = self.run(move |s| s.lookup(&ak)).await?;
+        let rec = self.run(move |s| s.lookup(&ak)).await?.map(Arc::new);
         let mut c = self.cache()?;
         if c.generation == generation {
             remember(&mut c.credentials, access_key, rec.clone(), at, self.ttl);

@@ -54,12 +54,17 @@ fn parse_request(text: &str) -> Req {
 /// decoded (what `/ec2` does); both must agree.
 fn check(req: &Req, secret: &str) -> Result<(), String> {
     let query = Params::parse(req.query.as_bytes()).unwrap();
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut parts = HttpParts {
         method: &req.method,
         path: &req.path,
         query: &req.query,
         decoded_query: None,
-        headers: &req.headers,
+        headers: &headers,
         body: &req.body,
     };
     let claims = match detect(&parts, query.pairs(), query.pairs()).map_err(|e| e.to_string())? {

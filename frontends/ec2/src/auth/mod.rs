@@ -17,19 +17,41 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 
 /// A signature presented by a client. It has no `PartialEq` on purpose: the only comparison is
-/// [`Signature::ct_matches`], which runs in constant time (s3s `auth/signature.rs`).
-pub struct Signature(Vec<u8>);
+/// [`Signature::ct_matches`], which runs in constant time (s3s `auth/signature.rs`). Held inline:
+/// the MACs compared here are at most 32 bytes (HMAC-SHA256).
+pub struct Signature {
+    bytes: [u8; Self::MAX],
+    len: usize,
+}
 
 impl Signature {
+    /// The longest signature that can match: an HMAC-SHA256.
+    pub const MAX: usize = 32;
+
+    /// `None` when `bytes` is longer than any MAC we compute, so it could never match.
     #[must_use]
-    pub const fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+    pub fn try_new(bytes: &[u8]) -> Option<Self> {
+        let mut s = Self {
+            bytes: [0; Self::MAX],
+            len: bytes.len(),
+        };
+        s.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(s)
+    }
+
+    /// A 32-byte signature (what SigV4 sends, hex-decoded).
+    #[must_use]
+    pub const fn new(bytes: &[u8; Self::MAX]) -> Self {
+        Self {
+            bytes: *bytes,
+            len: Self::MAX,
+        }
     }
 
     /// Constant-time equality with the expected bytes.
     #[must_use]
     pub fn ct_matches(&self, expected: &[u8]) -> bool {
-        self.0.len() == expected.len() && bool::from(self.0.as_slice().ct_eq(expected))
+        self.len == expected.len() && bool::from(self.bytes[..self.len].ct_eq(expected))
     }
 }
 
@@ -91,19 +113,19 @@ pub fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
 
 /// What the request presents as proof of identity.
 #[derive(Debug)]
-pub enum Presented {
-    V4(sigv4::V4Claims),
+pub enum Presented<'a> {
+    V4(sigv4::V4Claims<'a>),
     V2(sigv2::V2Claims),
     Basic(Credentials),
     Anonymous,
 }
 
-impl Presented {
+impl Presented<'_> {
     /// The access key a signature names (for logs: the key id is not secret).
     #[must_use]
     pub fn access_key(&self) -> Option<&str> {
         match self {
-            Self::V4(c) => Some(&c.access_key),
+            Self::V4(c) => Some(c.access_key),
             Self::V2(c) => Some(&c.access_key),
             Self::Basic(c) => Some(&c.user),
             Self::Anonymous => None,
@@ -116,11 +138,11 @@ impl Presented {
 ///
 /// # Errors
 /// `IncompleteSignature` for a malformed `Authorization` header or signing parameters.
-pub fn detect(
-    parts: &HttpParts<'_>,
-    query: &[(String, String)],
-    params: &[(String, String)],
-) -> Ec2Result<Presented> {
+pub fn detect<'a, K: AsRef<str>, V: AsRef<str>>(
+    parts: &HttpParts<'a>,
+    query: &'a [(K, V)],
+    params: &[(K, V)],
+) -> Ec2Result<Presented<'a>> {
     if let Some(auth) = parts.header("authorization") {
         let auth = auth.trim();
         if auth.starts_with(sigv4::ALGORITHM) {
@@ -142,10 +164,10 @@ pub fn detect(
             "Unsupported Authorization Type",
         ));
     }
-    if query.iter().any(|(k, _)| k == "X-Amz-Algorithm") {
+    if query.iter().any(|(k, _)| k.as_ref() == "X-Amz-Algorithm") {
         return sigv4::parse_query(query).map(Presented::V4);
     }
-    if params.iter().any(|(k, _)| k == "Signature") {
+    if params.iter().any(|(k, _)| k.as_ref() == "Signature") {
         return sigv2::parse(params).map(Presented::V2);
     }
     Ok(Presented::Anonymous)
@@ -177,7 +199,8 @@ mod tests {
 
     #[test]
     fn signature_compare_is_exact() {
-        let s = Signature::new(b"abc".to_vec());
+        let s = Signature::try_new(b"abc").unwrap();
+        assert!(Signature::try_new(&[0; 33]).is_none());
         assert!(s.ct_matches(b"abc"));
         assert!(!s.ct_matches(b"abd"));
         assert!(!s.ct_matches(b"abcd"));
@@ -186,8 +209,8 @@ mod tests {
 
     #[test]
     fn detection() {
-        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
-        let parts = |headers: &'static [(String, String)]| HttpParts {
+        const NONE: &[(&str, &str)] = &[];
+        let parts = |headers: &'static [(&'static str, &'static str)]| HttpParts {
             method: "GET",
             path: "/ec2",
             query: "",
@@ -195,23 +218,21 @@ mod tests {
             headers,
             body: b"",
         };
-        let basic: &'static [(String, String)] =
-            Box::leak(h("authorization", "Basic bW9ja3VzZXI6bW9ja3Bhc3N3b3Jk").into_boxed_slice());
-        match detect(&parts(basic), &[], &[]).unwrap() {
+        let basic = &[("authorization", "Basic bW9ja3VzZXI6bW9ja3Bhc3N3b3Jk")];
+        match detect(&parts(basic), NONE, NONE).unwrap() {
             Presented::Basic(c) => {
                 assert_eq!(c.user, "mockuser");
                 assert_eq!(c.password.expose(), "mockpassword");
             }
             other => panic!("{other:?}"),
         }
-        let bearer: &'static [(String, String)] =
-            Box::leak(h("authorization", "Bearer x").into_boxed_slice());
+        let bearer = &[("authorization", "Bearer x")];
         assert_eq!(
-            detect(&parts(bearer), &[], &[]).unwrap_err().code,
+            detect(&parts(bearer), NONE, NONE).unwrap_err().code,
             "IncompleteSignature"
         );
         assert!(matches!(
-            detect(&parts(&[]), &[], &[]).unwrap(),
+            detect(&parts(NONE), NONE, NONE).unwrap(),
             Presented::Anonymous
         ));
     }

@@ -33,8 +33,13 @@ pub struct V2Claims {
 ///
 /// # Errors
 /// `IncompleteSignature` for a missing or unknown part.
-pub fn parse(params: &[(String, String)]) -> Ec2Result<V2Claims> {
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+pub fn parse<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Ec2Result<V2Claims> {
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n.as_ref() == k)
+            .map(|(_, v)| v.as_ref())
+    };
     if get("SignatureVersion") != Some("2") {
         return Err(Ec2Error::incomplete_signature(
             "Only SignatureVersion 2 is supported for query signatures",
@@ -56,7 +61,9 @@ pub fn parse(params: &[(String, String)]) -> Ec2Result<V2Claims> {
         get("Signature").ok_or_else(|| Ec2Error::incomplete_signature("Missing Signature"))?;
     let signature = base64::engine::general_purpose::STANDARD
         .decode(signature.trim())
-        .map_err(|_| Ec2Error::incomplete_signature("Signature is not base64"))?;
+        .ok()
+        .and_then(|raw| Signature::try_new(&raw))
+        .ok_or_else(|| Ec2Error::incomplete_signature("Signature is not a base64 HMAC"))?;
     let time = |k: &str| -> Ec2Result<Option<i64>> {
         get(k)
             .map(|v| {
@@ -73,7 +80,7 @@ pub fn parse(params: &[(String, String)]) -> Ec2Result<V2Claims> {
     Ok(V2Claims {
         access_key: access_key.to_owned(),
         method,
-        signature: Signature::new(signature),
+        signature,
         timestamp,
         expires,
     })
@@ -98,14 +105,19 @@ pub fn check_time(c: &V2Claims, now: i64) -> Ec2Result<()> {
 
 /// The string to sign.
 #[must_use]
-pub fn string_to_sign(method: &str, host: &str, path: &str, params: &[(String, String)]) -> String {
+pub fn string_to_sign<K: AsRef<str>, V: AsRef<str>>(
+    method: &str,
+    host: &str,
+    path: &str,
+    params: &[(K, V)],
+) -> String {
     let mut pairs: Vec<(String, String)> = params
         .iter()
-        .filter(|(k, _)| k != "Signature")
+        .filter(|(k, _)| k.as_ref() != "Signature")
         .map(|(k, v)| {
             (
-                uri_encode(k.as_bytes(), false),
-                uri_encode(v.as_bytes(), false),
+                uri_encode(k.as_ref().as_bytes(), false),
+                uri_encode(v.as_ref().as_bytes(), false),
             )
         })
         .collect();
@@ -123,12 +135,12 @@ pub fn string_to_sign(method: &str, host: &str, path: &str, params: &[(String, S
 ///
 /// # Errors
 /// `SignatureDoesNotMatch`.
-pub fn verify(
+pub fn verify<K: AsRef<str>, V: AsRef<str>>(
     c: &V2Claims,
     method: &str,
     host: &str,
     path: &str,
-    params: &[(String, String)],
+    params: &[(K, V)],
     secret: &str,
 ) -> Ec2Result<()> {
     let sts = string_to_sign(method, host, path, params);
