@@ -60,9 +60,9 @@ pub struct RenderMemo {
     slot: std::cell::RefCell<Option<(DescribeKey, Arc<Prerendered>)>>,
 }
 
-#[derive(PartialEq)]
 struct DescribeKey {
-    now: Option<String>,
+    /// The current Unix second, when some launch time is unknown and shows as "now".
+    now: Option<i64>,
     action: Action,
     xmlns: String,
     scope: String,
@@ -70,6 +70,45 @@ struct DescribeKey {
     instances: Arc<Vec<Instance>>,
     tags: Arc<Vec<crate::store::TagRow>>,
     tombstones: Vec<InstanceDto>,
+}
+
+/// A [`DescribeKey`]'s fields borrowed from the request, so a hit copies nothing.
+struct DescribeInputs<'k> {
+    now: Option<i64>,
+    action: &'k Action,
+    xmlns: &'k str,
+    scope: &'k str,
+    user: &'k str,
+    instances: &'k Arc<Vec<Instance>>,
+    tags: &'k Arc<Vec<crate::store::TagRow>>,
+    tombstones: &'k [InstanceDto],
+}
+
+impl DescribeKey {
+    /// Every field equal (`Arc`'s equality tries the pointer first).
+    fn matches(&self, i: &DescribeInputs<'_>) -> bool {
+        self.now == i.now
+            && self.action == *i.action
+            && self.xmlns == i.xmlns
+            && self.scope == i.scope
+            && self.user == i.user
+            && self.instances == *i.instances
+            && self.tags == *i.tags
+            && self.tombstones == i.tombstones
+    }
+
+    fn from_inputs(i: &DescribeInputs<'_>) -> Self {
+        Self {
+            now: i.now,
+            action: i.action.clone(),
+            xmlns: i.xmlns.to_owned(),
+            scope: i.scope.to_owned(),
+            user: i.user.to_owned(),
+            instances: Arc::clone(i.instances),
+            tags: Arc::clone(i.tags),
+            tombstones: i.tombstones.to_vec(),
+        }
+    }
 }
 
 /// A whole response document cut where the request id goes.
@@ -601,28 +640,31 @@ async fn describe_instances_memo(cx: &Cx<'_>, action: Action) -> Ec2Result<Body>
                 .iter()
                 .any(|i| i.launch_time.as_deref().and_then(to_iso).is_none())
         })
-        .then(now_iso_second);
-    let key = DescribeKey {
+        .then(|| time::OffsetDateTime::now_utc().unix_timestamp());
+    let tags = cx
+        .state
+        .store
+        .tags_cached(&cx.scope)
+        .await
+        .map_err(store_err)?;
+    let tombstones = cx.tombstones();
+    let inputs = DescribeInputs {
         now,
-        action,
-        xmlns: cx.xmlns.clone(),
-        scope: cx.scope.clone(),
-        user: cx.user.clone(),
-        instances,
-        tags: cx
-            .state
-            .store
-            .tags_cached(&cx.scope)
-            .await
-            .map_err(store_err)?,
-        tombstones: cx.tombstones(),
+        action: &action,
+        xmlns: &cx.xmlns,
+        scope: &cx.scope,
+        user: &cx.user,
+        instances: &instances,
+        tags: &tags,
+        tombstones: &tombstones,
     };
     if let Some((k, doc)) = memo.slot.borrow().as_ref()
-        && *k == key
+        && k.matches(&inputs)
     {
         return Ok(Box::new(SharedDoc(Arc::clone(doc))));
     }
-    let body = execute_uncached(cx, key.action.clone()).await?;
+    let key = DescribeKey::from_inputs(&inputs);
+    let body = execute_uncached(cx, action).await?;
     let doc = Arc::new(Prerendered::render(
         body.as_ref(),
         "DescribeInstancesResponse",

@@ -142,11 +142,21 @@ fn new_request_id() -> String {
 }
 
 fn respond(status: u16, request_id: &str, xml: String) -> HttpResponse {
-    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .content_type("text/xml;charset=UTF-8")
-        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
-        .insert_header(("Server", SERVER_HEADER))
-        .body(xml)
+    use actix_web::http::header::{self, HeaderName, HeaderValue};
+    // Names and fixed values as constants: built from `&str` on every response, each was a
+    // parse and an allocation.
+    const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+    const XML: HeaderValue = HeaderValue::from_static("text/xml;charset=UTF-8");
+    const SERVER: HeaderValue = HeaderValue::from_static(SERVER_HEADER);
+    let mut r = HttpResponse::build(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    r.insert_header((header::CONTENT_TYPE, XML))
+        .insert_header((header::SERVER, SERVER));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        r.insert_header((REQUEST_ID, id));
+    }
+    r.body(xml)
 }
 
 fn error_response(e: &Ec2Error, request_id: &str) -> HttpResponse {

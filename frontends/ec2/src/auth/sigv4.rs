@@ -304,7 +304,29 @@ fn uri_encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
 /// Remove `.`/`..` segments and empty segments, keeping a trailing slash (the "normalized"
 /// vectors of the AWS suite).
 #[must_use]
-pub fn normalize_path(path: &str) -> String {
+pub fn normalize_path(path: &str) -> std::borrow::Cow<'_, str> {
+    // Every signed request's path, in practice (`/ec2`, `/ec2/`, `/`), is already normal.
+    if is_normal(path) {
+        std::borrow::Cow::Borrowed(path)
+    } else {
+        std::borrow::Cow::Owned(normalized(path))
+    }
+}
+
+/// Whether [`normalized`] would return `path` unchanged.
+fn is_normal(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+fn normalized(path: &str) -> String {
     let mut segs: Vec<&str> = Vec::new();
     for s in path.split('/') {
         match s {
@@ -597,6 +619,16 @@ mod tests {
         assert_eq!(normalize_path(""), "/");
         assert_eq!(normalize_path("//a//b/./../c/"), "/a/c/");
         assert_eq!(normalize_path("/a/.."), "/");
+        // The shortcut for paths that are already normal agrees with the full algorithm.
+        let pieces = ["", "/", "//", "a", "/.", "/..", "/a", "a/", ".", ".."];
+        for x in pieces {
+            for y in pieces {
+                for z in pieces {
+                    let p = format!("{x}{y}{z}");
+                    assert_eq!(normalize_path(&p), normalized(&p), "{p:?}");
+                }
+            }
+        }
         assert_eq!(
             canonical_query("b=2&a=x+y&a=%2A&c", false),
             "a=%2A&a=x%20y&b=2&c="
