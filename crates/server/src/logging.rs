@@ -15,6 +15,7 @@ use std::time::Instant;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -32,16 +33,17 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 /// # Errors
 /// If a subscriber is already installed, or the writer thread cannot start.
 pub fn init(format: LogFormat, verbose: bool) -> anyhow::Result<crate::logwriter::FlushGuard> {
-    let filter = if verbose {
-        EnvFilter::new("debug,h2=info,mio=info")
+    let directives = if verbose {
+        Some("debug,h2=info,mio=info".to_owned())
     } else {
-        EnvFilter::builder()
-            .with_default_directive(tracing::Level::INFO.into())
-            .from_env_lossy()
+        std::env::var("RUST_LOG").ok()
     };
+    let (targets, env_filter) = level_filter(directives.as_deref());
     let (writer, guard) = crate::logwriter::BatchedStderr::start()
         .map_err(|e| anyhow::anyhow!("cannot start the log writer: {e}"))?;
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry()
+        .with(targets)
+        .with(env_filter);
     let result = match format {
         LogFormat::Text => registry
             .with(crate::textlog::TextLayer::new(writer))
@@ -59,6 +61,31 @@ pub fn init(format: LogFormat, verbose: bool) -> anyhow::Result<crate::logwriter
     };
     result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;
     Ok(guard)
+}
+
+/// The filter for `directives` (`RUST_LOG` syntax; unset or blank means `info`): a plain
+/// [`Targets`] filter when they are all `target=level` directives, which is what deployments
+/// set, else an [`EnvFilter`]. Both read those directives alike (longest target prefix wins,
+/// a bare target means `trace`); only `EnvFilter` understands span and field directives
+/// (`[request{request_id=…}]=debug`), and for that it runs code at every span's creation,
+/// entry, exit and close, several times per request (about 2 % of a cheap request's CPU in
+/// the `bench/run.sh` profiles). Exactly one of the two is `Some`.
+fn level_filter(directives: Option<&str>) -> (Option<Targets>, Option<EnvFilter>) {
+    let text = directives
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or("info");
+    match text.parse::<Targets>() {
+        Ok(targets) => (Some(targets), None),
+        // Invalid directives are skipped (all invalid: `info`), as `from_env_lossy` does.
+        Err(_) => (
+            None,
+            Some(
+                EnvFilter::builder()
+                    .with_default_directive(tracing::Level::INFO.into())
+                    .parse_lossy(text),
+            ),
+        ),
+    }
 }
 
 /// Which frontend a path belongs to, for the span (`-` for the index page and unknown paths).
@@ -215,6 +242,30 @@ impl RootSpanBuilder for RootSpan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_directives_get_the_cheap_filter_and_others_env_filter() {
+        use tracing::Level;
+        let plain = |d: Option<&str>| {
+            let (targets, env) = level_filter(d);
+            assert!(env.is_none(), "{d:?}");
+            targets.unwrap()
+        };
+        for d in [None, Some(""), Some("  "), Some("info")] {
+            let t = plain(d);
+            assert!(t.would_enable("anything", &Level::INFO), "{d:?}");
+            assert!(!t.would_enable("anything", &Level::DEBUG), "{d:?}");
+        }
+        let t = plain(Some("warn,deltacloud_backend_rhevm=debug"));
+        assert!(t.would_enable("deltacloud_backend_rhevm::sso", &Level::DEBUG));
+        assert!(!t.would_enable("deltacloud_server::logging", &Level::INFO));
+        let t = plain(Some("debug,h2=info,mio=info"));
+        assert!(!t.would_enable("h2::codec", &Level::DEBUG));
+        assert!(t.would_enable("actix_server", &Level::DEBUG));
+        // Span directives need EnvFilter.
+        let (targets, env) = level_filter(Some("info,[request{path=/ec2}]=debug"));
+        assert!(targets.is_none() && env.is_some());
+    }
 
     #[test]
     fn frontends_by_path() {

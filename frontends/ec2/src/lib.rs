@@ -285,13 +285,10 @@ async fn serve(
                     c.region
                 )));
             }
-            let key = match req.app_data::<web::Data<auth::sigv4::SigningKeys>>() {
-                Some(keys) => keys.get(&c, &rec.secret),
-                None => {
-                    auth::sigv4::signing_key(rec.secret.expose(), c.scope_date, c.region, c.service)
-                }
-            };
-            auth::sigv4::verify_with_key(&parts, &c, &key)?;
+            match req.app_data::<web::Data<auth::sigv4::SigningKeys>>() {
+                Some(keys) => keys.verify(&parts, &c, &rec.secret)?,
+                None => auth::sigv4::verify(&parts, &c, rec.secret.expose())?,
+            }
             Caller::Stored(rec)
         }
         Presented::V2(c) => {

@@ -29,6 +29,7 @@
 use super::{ParsedTime, Signature, hmac_sha256, parse_amz_date};
 use crate::error::{Ec2Error, Ec2Result};
 use deltacloud_core::Secret;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -263,19 +264,49 @@ pub fn check_time(c: &V4Claims, now: i64) -> Ec2Result<()> {
     }
 }
 
+/// Where canonical text goes: a buffer (the `String` forms below, for tests and SigV2), or
+/// straight into a hash, so verifying a request builds neither the canonical request nor the
+/// string to sign in memory.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+impl Sink for Hmac<Sha256> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+/// The text a buffer sink collected. Everything written is ASCII or taken from `&str`s, so it
+/// is UTF-8; a lossy conversion keeps that from ever being a panic.
+fn into_text(buf: Vec<u8>) -> String {
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// RFC 3986 encoding: everything but `A-Z a-z 0-9 - _ . ~` as `%XX` (upper-case hex); `/` kept
 /// when `keep_slash`.
 #[must_use]
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
-    let mut out = String::with_capacity(input.len());
+    let mut out = Vec::with_capacity(input.len());
     uri_encode_into(&mut out, input, keep_slash);
-    out
+    into_text(out)
 }
 
-/// [`uri_encode`] appending to `out`, so the canonical request is built in one buffer (this
-/// runs for every parameter of every signed request). Runs of bytes that stay as they are are
-/// copied in one go: most of a parameter is such a run.
-fn uri_encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
+/// [`uri_encode`] into `out` (this runs for every parameter of every signed request). Runs of
+/// bytes that stay as they are are written in one go: most of a parameter is such a run.
+fn uri_encode_into(out: &mut impl Sink, input: &[u8], keep_slash: bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let unreserved = |b: u8| {
         b.is_ascii_alphanumeric()
@@ -289,11 +320,9 @@ fn uri_encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
             .position(|&b| !unreserved(b))
             .unwrap_or(rest.len());
         let (plain, tail) = rest.split_at(run);
-        // Unreserved bytes are ASCII, so this run is valid UTF-8 on its own.
-        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+        out.put(plain);
         if let Some((&b, after)) = tail.split_first() {
-            let escaped = [b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]];
-            out.push_str(std::str::from_utf8(&escaped).unwrap_or_default());
+            out.put(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
             rest = after;
         } else {
             rest = tail;
@@ -348,28 +377,28 @@ fn normalized(path: &str) -> String {
 /// The canonical query string of a raw query (`drop_signature` for the presigned form).
 #[must_use]
 pub fn canonical_query(raw: &str, drop_signature: bool) -> String {
-    let mut out = String::with_capacity(raw.len() + 16);
+    let mut out = Vec::with_capacity(raw.len() + 16);
     canonical_query_into(
         &mut out,
         form_urlencoded::parse(raw.as_bytes()),
         raw.len(),
         drop_signature,
     );
-    out
+    into_text(out)
 }
 
-/// [`canonical_query`] of decoded pairs, appended to `out`. Every pair is encoded once into a
+/// [`canonical_query`] of decoded pairs, into `out`. Every pair is encoded once into a
 /// scratch buffer and sorted as `(key, value)` ranges of it, rather than as two `String`s per
 /// pair. `size_hint` is the raw query's length.
 fn canonical_query_into<K: AsRef<str>, V: AsRef<str>>(
-    out: &mut String,
+    out: &mut impl Sink,
     pairs_in: impl Iterator<Item = (K, V)>,
     size_hint: usize,
     drop_signature: bool,
 ) {
-    let mut scratch = String::with_capacity(size_hint + 16);
+    let mut scratch: Vec<u8> = Vec::with_capacity(size_hint + 16);
     // (key start, key end = value start, value end) in `scratch`.
-    let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
+    let mut pairs: Vec<(usize, usize, usize)> = Vec::with_capacity(16);
     for (k, v) in pairs_in {
         let (k, v) = (k.as_ref(), v.as_ref());
         if drop_signature && k == "X-Amz-Signature" {
@@ -381,42 +410,38 @@ fn canonical_query_into<K: AsRef<str>, V: AsRef<str>>(
         uri_encode_into(&mut scratch, v.as_bytes(), false);
         pairs.push((start, mid, scratch.len()));
     }
+    // Byte order of the encoded forms, which is the order of the encoded strings.
     let key = |&(a, b, c): &(usize, usize, usize)| (&scratch[a..b], &scratch[b..c]);
     pairs.sort_unstable_by(|x, y| key(x).cmp(&key(y)));
     for (i, p) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.put(b"&");
         }
         let (k, v) = key(p);
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
+        out.put(k);
+        out.put(b"=");
+        out.put(v);
     }
 }
 
-/// Append a header value as canonicalized: trimmed, inner runs of spaces collapsed.
-fn push_canonical_value(out: &mut String, v: &str) {
+/// Write a header value as canonicalized: trimmed, inner runs of spaces collapsed.
+fn put_canonical_value(out: &mut impl Sink, v: &str) {
     for (i, word) in v.split_ascii_whitespace().enumerate() {
         if i > 0 {
-            out.push(' ');
+            out.put(b" ");
         }
-        out.push_str(word);
+        out.put(word.as_bytes());
     }
 }
 
-/// Append `bytes` as lower-case hex (the canonical request and string to sign are built in
-/// place, without a `String` per digest).
-fn push_hex(out: &mut String, bytes: &[u8]) {
+/// `bytes` as lower-case hex, on the stack.
+fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    let mut out = [0u8; 64];
+    for (i, &b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
     }
-}
-
-fn hex_sha256(data: &[u8]) -> String {
-    let mut out = String::with_capacity(64);
-    push_hex(&mut out, &Sha256::digest(data));
     out
 }
 
@@ -426,36 +451,45 @@ fn hex_sha256(data: &[u8]) -> String {
 /// `IncompleteSignature` when a signed header is absent; `SignatureDoesNotMatch` when
 /// `x-amz-content-sha256` disagrees with the body.
 pub fn canonical_request(parts: &HttpParts<'_>, c: &V4Claims<'_>) -> Ec2Result<String> {
-    let mut out = String::with_capacity(256 + parts.query.len());
-    out.push_str(parts.method);
-    out.push('\n');
-    uri_encode_into(&mut out, normalize_path(parts.path).as_bytes(), true);
-    out.push('\n');
+    let mut out = Vec::with_capacity(256 + parts.query.len());
+    write_canonical_request(&mut out, parts, c)?;
+    Ok(into_text(out))
+}
+
+fn write_canonical_request(
+    out: &mut impl Sink,
+    parts: &HttpParts<'_>,
+    c: &V4Claims<'_>,
+) -> Ec2Result<()> {
+    out.put(parts.method.as_bytes());
+    out.put(b"\n");
+    uri_encode_into(out, normalize_path(parts.path).as_bytes(), true);
+    out.put(b"\n");
     let drop_signature = c.presigned_expires.is_some();
     match parts.decoded_query {
         Some(pairs) => canonical_query_into(
-            &mut out,
+            out,
             pairs.iter().map(|(k, v)| (k, v)),
             parts.query.len(),
             drop_signature,
         ),
         None => canonical_query_into(
-            &mut out,
+            out,
             form_urlencoded::parse(parts.query.as_bytes()),
             parts.query.len(),
             drop_signature,
         ),
     }
-    out.push('\n');
+    out.put(b"\n");
     for name in c.signed_headers() {
-        out.push_str(name);
-        out.push(':');
+        out.put(name.as_bytes());
+        out.put(b":");
         let mut any = false;
         for v in parts.header_values(name) {
             if any {
-                out.push(',');
+                out.put(b",");
             }
-            push_canonical_value(&mut out, v);
+            put_canonical_value(out, v);
             any = true;
         }
         if !any {
@@ -463,31 +497,32 @@ pub fn canonical_request(parts: &HttpParts<'_>, c: &V4Claims<'_>) -> Ec2Result<S
                 "Signed header '{name}' is missing from the request"
             )));
         }
-        out.push('\n');
+        out.put(b"\n");
     }
-    out.push('\n');
-    for (i, name) in c.signed_headers().enumerate() {
-        if i > 0 {
-            out.push(';');
-        }
-        out.push_str(name);
-    }
-    out.push('\n');
-    let body_hash = hex_sha256(parts.body);
+    out.put(b"\n");
+    // Checked by `build_claims`: names separated by single `;`s, as the canonical form has them.
+    out.put(c.signed_headers.as_bytes());
+    out.put(b"\n");
+    let body_hash = hex32(&Sha256::digest(parts.body).into());
     match parts.header("x-amz-content-sha256").map(str::trim) {
-        Some("UNSIGNED-PAYLOAD") => out.push_str("UNSIGNED-PAYLOAD"),
-        Some(h) if !h.eq_ignore_ascii_case(&body_hash) => {
+        Some("UNSIGNED-PAYLOAD") => out.put(b"UNSIGNED-PAYLOAD"),
+        Some(h) if !h.as_bytes().eq_ignore_ascii_case(&body_hash) => {
             return Err(Ec2Error::signature_mismatch());
         }
-        _ => out.push_str(&body_hash),
+        _ => out.put(&body_hash),
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The string to sign for a canonical request.
 #[must_use]
 pub fn string_to_sign(c: &V4Claims<'_>, canonical: &str) -> String {
-    let mut out = String::with_capacity(160);
+    let mut out = Vec::with_capacity(160);
+    write_string_to_sign(&mut out, c, &Sha256::digest(canonical.as_bytes()).into());
+    into_text(out)
+}
+
+fn write_string_to_sign(out: &mut impl Sink, c: &V4Claims<'_>, canonical_hash: &[u8; 32]) {
     for part in [
         ALGORITHM,
         "\n",
@@ -498,12 +533,11 @@ pub fn string_to_sign(c: &V4Claims<'_>, canonical: &str) -> String {
         c.region,
         "/",
         c.service,
+        "/aws4_request\n",
     ] {
-        out.push_str(part);
+        out.put(part.as_bytes());
     }
-    out.push_str("/aws4_request\n");
-    push_hex(&mut out, &Sha256::digest(canonical.as_bytes()));
-    out
+    out.put(&hex32(canonical_hash));
 }
 
 /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
@@ -534,9 +568,28 @@ pub fn verify(parts: &HttpParts<'_>, c: &V4Claims<'_>, secret: &str) -> Ec2Resul
 /// # Errors
 /// As [`verify`].
 pub fn verify_with_key(parts: &HttpParts<'_>, c: &V4Claims<'_>, key: &[u8; 32]) -> Ec2Result<()> {
-    let canonical = canonical_request(parts, c)?;
-    let sts = string_to_sign(c, &canonical);
-    if c.signature.ct_matches(&hmac_sha256(key, sts.as_bytes())) {
+    verify_with_mac(parts, c, keyed(key))
+}
+
+/// HMAC-SHA256 keyed with `key` (any length is a valid HMAC key).
+fn keyed(key: &[u8; 32]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| {
+        // Unreachable: HMAC takes keys of every length. A MAC that matches nothing would do.
+        <Hmac<Sha256> as KeyInit>::new(&Default::default())
+    })
+}
+
+/// [`verify_with_key`] with the HMAC already keyed: the canonical request streams into its
+/// hash and the string to sign into the MAC, without either being built in memory.
+fn verify_with_mac(
+    parts: &HttpParts<'_>,
+    c: &V4Claims<'_>,
+    mut mac: Hmac<Sha256>,
+) -> Ec2Result<()> {
+    let mut canonical = Sha256::new();
+    write_canonical_request(&mut canonical, parts, c)?;
+    write_string_to_sign(&mut mac, c, &canonical.finalize().into());
+    if c.signature.ct_matches(&mac.finalize().into_bytes()) {
         Ok(())
     } else {
         Err(Ec2Error::signature_mismatch())
@@ -556,11 +609,14 @@ pub struct SigningKeys {
     len: std::cell::Cell<usize>,
 }
 
-/// One derived key: its scope (date, region, service), the secret it came from, the key.
+/// One derived key: its scope (date, region, service), the secret it came from, the key, and
+/// an HMAC already keyed with it (keying hashes two blocks; a clone of the keyed state skips
+/// that for every request).
 struct KeptKey {
     scope: [String; 3],
     secret: Secret,
     key: [u8; 32],
+    mac: Hmac<Sha256>,
 }
 
 impl KeptKey {
@@ -575,12 +631,31 @@ impl SigningKeys {
     /// The signing key of `c`'s scope for `access_key` with `secret`, derived on a miss.
     #[must_use]
     pub fn get(&self, c: &V4Claims<'_>, secret: &Secret) -> [u8; 32] {
+        self.with(c, secret, |k| k.key)
+    }
+
+    /// [`verify`] with the kept key of `c`'s scope (derived on a miss).
+    ///
+    /// # Errors
+    /// As [`verify`].
+    pub fn verify(
+        &self,
+        parts: &HttpParts<'_>,
+        c: &V4Claims<'_>,
+        secret: &Secret,
+    ) -> Ec2Result<()> {
+        let mac = self.with(c, secret, |k| k.mac.clone());
+        verify_with_mac(parts, c, mac)
+    }
+
+    /// `f` of the kept key for `c` and `secret`, derived and kept on a miss.
+    fn with<T>(&self, c: &V4Claims<'_>, secret: &Secret, f: impl FnOnce(&KeptKey) -> T) -> T {
         if let Some(kept) = self.map.borrow().get(c.access_key)
             && let Some(k) = kept
                 .iter()
                 .find(|k| k.is_for(c) && k.secret.ct_eq(secret.expose()))
         {
-            return k.key;
+            return f(k);
         }
         let key = signing_key(secret.expose(), c.scope_date, c.region, c.service);
         let mut map = self.map.borrow_mut();
@@ -592,7 +667,7 @@ impl SigningKeys {
         // A rotated secret replaces the key of the same scope rather than adding to it.
         let before = kept.len();
         kept.retain(|k| !k.is_for(c));
-        kept.push(KeptKey {
+        let new = KeptKey {
             scope: [
                 c.scope_date.to_owned(),
                 c.region.to_owned(),
@@ -600,9 +675,12 @@ impl SigningKeys {
             ],
             secret: secret.clone(),
             key,
-        });
+            mac: keyed(&key),
+        };
+        let out = f(&new);
+        kept.push(new);
         self.len.set(self.len.get() + kept.len() - before);
-        key
+        out
     }
 }
 
@@ -694,6 +772,53 @@ mod tests {
             "RequestExpired"
         );
         assert!(check_time(&c, t - MAX_SKEW_SECS - 1).is_err());
+    }
+
+    #[test]
+    fn kept_keys_verify_like_a_fresh_derivation() {
+        let headers = [
+            ("host", "127.0.0.1:3001"),
+            ("x-amz-date", "20150830T123600Z"),
+        ];
+        let parts = HttpParts {
+            method: "GET",
+            path: "/ec2",
+            query: "Action=DescribeRegions",
+            decoded_query: None,
+            headers: &headers,
+            body: b"",
+        };
+        let header = |sig: &str| {
+            format!(
+                "AWS4-HMAC-SHA256 Credential=AK/20150830/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"
+            )
+        };
+        // Sign through the `String` forms (a separate path from the streaming verifier).
+        let unsigned = header(&"0".repeat(64));
+        let claims = parse_header(&unsigned, &parts).unwrap();
+        let sts = string_to_sign(&claims, &canonical_request(&parts, &claims).unwrap());
+        let key = signing_key("s3cret", "20150830", "us-east-1", "ec2");
+        let good = header(&hex::encode(hmac_sha256(&key, sts.as_bytes())));
+        let c = parse_header(&good, &parts).unwrap();
+        let keys = SigningKeys::default();
+        let secret = Secret::new("s3cret");
+        assert!(verify(&parts, &c, "s3cret").is_ok());
+        assert!(keys.verify(&parts, &c, &secret).is_ok(), "miss: derived");
+        assert!(keys.verify(&parts, &c, &secret).is_ok(), "hit: kept");
+        assert_eq!(
+            keys.verify(&parts, &c, &Secret::new("other"))
+                .unwrap_err()
+                .code,
+            "SignatureDoesNotMatch"
+        );
+        let tampered = HttpParts {
+            query: "Action=DescribeInstances",
+            ..parts
+        };
+        assert_eq!(
+            keys.verify(&tampered, &c, &secret).unwrap_err().code,
+            "SignatureDoesNotMatch"
+        );
     }
 
     #[test]
