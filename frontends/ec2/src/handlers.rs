@@ -321,13 +321,17 @@ impl Default for Items<TagDto> {
 }
 
 impl Cx<'_> {
-    async fn tag_map(&self) -> Ec2Result<HashMap<String, Vec<TagDto>>> {
-        let rows = self
-            .state
+    /// The tags of this scope, from the store's read cache.
+    async fn tag_rows(&self) -> Ec2Result<Arc<Vec<crate::store::TagRow>>> {
+        self.state
             .store
             .tags_cached(&self.scope)
             .await
-            .map_err(store_err)?;
+            .map_err(store_err)
+    }
+
+    async fn tag_map(&self) -> Ec2Result<HashMap<String, Vec<TagDto>>> {
+        let rows = self.tag_rows().await?;
         let mut out: HashMap<String, Vec<TagDto>> = HashMap::new();
         for r in rows.iter() {
             out.entry(r.resource_id.clone()).or_default().push(TagDto {
@@ -641,12 +645,7 @@ async fn describe_instances_memo(cx: &Cx<'_>, action: Action) -> Ec2Result<Body>
                 .any(|i| i.launch_time.as_deref().and_then(to_iso).is_none())
         })
         .then(|| time::OffsetDateTime::now_utc().unix_timestamp());
-    let tags = cx
-        .state
-        .store
-        .tags_cached(&cx.scope)
-        .await
-        .map_err(store_err)?;
+    let tags = cx.tag_rows().await?;
     let tombstones = cx.tombstones();
     let inputs = DescribeInputs {
         now,
