@@ -19,7 +19,7 @@ pub mod secret;
 pub mod state;
 
 pub use cimi::*;
-pub use context::{Credentials, MatrixSelection, RequestContext};
+pub use context::{Credentials, MatrixSelection, RequestContext, RequestId};
 pub use driver::{Capability, CapabilitySet, CimiEntities, Driver, NoCimiEntities};
 pub use error::{Error, ErrorKind, Fault, Result};
 pub use features::{DriverFeature, FeatureName};

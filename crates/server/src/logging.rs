@@ -175,11 +175,17 @@ pub struct RootSpan;
 
 impl RootSpanBuilder for RootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let span = match request.extensions().get::<RequestId>() {
+        let id = request.extensions().get::<RequestId>().copied();
+        let span = match id {
             Some(id) => tracing::info_span!("request", request_id = %id),
             None => tracing::info_span!("request", request_id = ""),
         };
-        request.extensions_mut().insert(Started(Instant::now()));
+        let mut ext = request.extensions_mut();
+        ext.insert(Started(Instant::now()));
+        if let Some(id) = id {
+            // The same id for the frontends, which cannot know this middleware's type.
+            ext.insert(deltacloud_core::RequestId::from_u128(id.as_u128()));
+        }
         span
     }
 

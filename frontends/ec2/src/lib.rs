@@ -135,10 +135,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Ec2State>) {
     }
 }
 
-/// A random (v4) UUID. The workspace enables uuid's `fast-rng`, so this draws from the
+/// The request's id: the one the server gave it (in every log line of the request), else a
+/// random (v4) UUID. The workspace enables uuid's `fast-rng`, so that draws from the
 /// thread-local CSPRNG rather than asking the kernel (`getrandom`) on every request.
-fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+fn request_id(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage as _;
+    match req.extensions().get::<deltacloud_core::RequestId>() {
+        Some(id) => id.to_string(),
+        None => uuid::Uuid::new_v4().to_string(),
+    }
 }
 
 fn respond(status: u16, request_id: &str, xml: String) -> HttpResponse {
@@ -180,7 +185,7 @@ async fn handle(
     gw: web::Data<Gateway>,
     state: web::Data<Ec2State>,
 ) -> HttpResponse {
-    let request_id = new_request_id();
+    let request_id = request_id(&req);
     match serve(&req, &body, &gw, &state).await {
         Ok((action, xmlns, b)) => {
             let root = format!("{action}Response");

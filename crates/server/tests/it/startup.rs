@@ -246,10 +246,17 @@ fn json_logs_carry_request_ids_and_no_credentials() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
-    let _ = c
+    let ec2_body = c
         .get(d.url("/ec2?Action=DescribeRegions&AWSAccessKeyId=AKIDSECRET&Signature=SIGSECRET"))
         .send()
+        .unwrap()
+        .text()
         .unwrap();
+    let ec2_request_id = ec2_body
+        .split_once("<RequestID>")
+        .and_then(|(_, rest)| rest.split_once("</RequestID>"))
+        .map(|(id, _)| id.to_owned())
+        .unwrap_or_else(|| panic!("no RequestID in {ec2_body}"));
     assert_eq!(d.stop("-TERM"), Some(0));
     let err = d.stderr();
     let events: Vec<serde_json::Value> = err
@@ -282,6 +289,10 @@ fn json_logs_carry_request_ids_and_no_credentials() {
         .expect("request event for /ec2");
     assert!(ec2.get("query").is_none(), "{ec2}");
     assert_eq!(ec2["frontend"], "ec2");
+    assert_eq!(
+        ec2["span"]["request_id"], ec2_request_id,
+        "the EC2 response's RequestID is the logged request id"
+    );
     for secret in [
         "SIGSECRET",
         "AKIDSECRET",
