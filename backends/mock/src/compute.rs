@@ -80,28 +80,19 @@ impl Images for MockDriver {
     /// Sorted by `(owner_id, description, id)`; filters `id`, `architecture`, `owner_id`
     /// (`self` = the caller).
     async fn images(&self, ctx: &RequestContext, f: &Filter) -> Result<Vec<Image>> {
-        let user = self.authenticate(ctx)?.to_owned();
-        let profiles = self.profile_ids();
-        let all: Vec<Image> = self
-            .read_memo("images".to_owned(), move |tx| {
-                let mut st = tx.prepare_cached(&format!(
-                    "SELECT {IMAGE_COLS} FROM images ORDER BY owner_id, description, id"
-                ))?;
-                let rows = st.query_map([], |r| image_from_row(r, &profiles))?;
-                Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, None))
-            })
-            .await?;
-        let owners: Option<Vec<String>> = f.owner_id.as_ref().map(|v| {
-            v.iter()
-                .map(|o| if o == "self" { user.clone() } else { o.clone() })
-                .collect()
-        });
-        Ok(all
-            .into_iter()
-            .filter(|i| f.pass_id(&i.id))
-            .filter(|i| Filter::pass(f.architecture.as_ref(), Some(&i.architecture)))
-            .filter(|i| Filter::pass(owners.as_ref(), Some(&i.owner_id)))
-            .collect())
+        let (all, keep) = self.images_filtered(ctx, f).await?;
+        Ok(all.iter().filter(|i| keep(i)).cloned().collect())
+    }
+
+    /// The memoized list itself when the filter keeps every image (the usual listing), else a
+    /// filtered copy.
+    async fn images_shared(&self, ctx: &RequestContext, f: &Filter) -> Result<Arc<Vec<Image>>> {
+        let (all, keep) = self.images_filtered(ctx, f).await?;
+        if all.iter().all(&keep) {
+            Ok(all)
+        } else {
+            Ok(Arc::new(all.iter().filter(|i| keep(i)).cloned().collect()))
+        }
     }
 
     /// Snapshot an instance of the caller into image `name` (owner `root`, `i386`, as the
@@ -403,6 +394,37 @@ fn plan(
 impl MockDriver {
     pub(crate) fn profile_ids(&self) -> Vec<HardwareProfileId> {
         self.profiles.iter().map(|p| p.id.clone()).collect()
+    }
+
+    /// Every image (memoized, shared) and the test `f` puts them to (`owner_id=self` meaning
+    /// the caller).
+    async fn images_filtered<'f>(
+        &self,
+        ctx: &RequestContext,
+        f: &'f Filter,
+    ) -> Result<(Arc<Vec<Image>>, impl Fn(&Image) -> bool + use<'f>)> {
+        let user = self.authenticate(ctx)?.to_owned();
+        let profiles = self.profile_ids();
+        let all: Arc<Vec<Image>> = self
+            .read_memo("images".to_owned(), move |tx| {
+                let mut st = tx.prepare_cached(&format!(
+                    "SELECT {IMAGE_COLS} FROM images ORDER BY owner_id, description, id"
+                ))?;
+                let rows = st.query_map([], |r| image_from_row(r, &profiles))?;
+                Ok((Arc::new(rows.collect::<rusqlite::Result<Vec<_>>>()?), None))
+            })
+            .await?;
+        let owners: Option<Vec<String>> = f.owner_id.as_ref().map(|v| {
+            v.iter()
+                .map(|o| if o == "self" { user.clone() } else { o.clone() })
+                .collect()
+        });
+        let keep = move |i: &Image| {
+            f.pass_id(&i.id)
+                && Filter::pass(f.architecture.as_ref(), Some(&i.architecture))
+                && Filter::pass(owners.as_ref(), Some(&i.owner_id))
+        };
+        Ok((all, keep))
     }
 
     /// The caller's visible instances, in id order, optionally just one id.

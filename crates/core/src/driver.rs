@@ -193,6 +193,15 @@ pub trait Images {
     async fn images(&self, _ctx: &RequestContext, _f: &Filter) -> Result<Vec<Image>> {
         unsupported(Capability::Images)
     }
+    /// [`Images::images`] as a shared, read-only list, for the same reason and on the same
+    /// terms as [`Instances::instances_shared`]. The default wraps `images`.
+    async fn images_shared(
+        &self,
+        ctx: &RequestContext,
+        f: &Filter,
+    ) -> Result<std::sync::Arc<Vec<Image>>> {
+        Ok(std::sync::Arc::new(self.images(ctx, f).await?))
+    }
     async fn create_image(&self, _ctx: &RequestContext, _req: &CreateImage) -> Result<Image> {
         unsupported(Capability::CreateImage)
     }
@@ -207,11 +216,11 @@ pub trait Instances {
         unsupported(Capability::Instances)
     }
     /// [`Instances::instances`] as a shared, read-only list. For callers that only read the
-    /// list and may keep it (the `/ec2` DescribeInstances memo compares it with the list its
-    /// document was rendered from): a driver that already holds the list in memory (the mock's
-    /// read memo) hands out the same `Arc` until the list changes, so such a caller neither
-    /// copies it nor, when it is unchanged, compares it element by element. The default wraps
-    /// `instances`.
+    /// list and may keep it (the `/ec2`, `/api` and `/cimi` render memos compare it with the
+    /// list their document was rendered from): a driver that already holds the list in memory
+    /// (the mock's read memo) hands out the same `Arc` until the list changes, so such a caller
+    /// neither copies it nor, when it is unchanged, compares it element by element. The
+    /// default wraps `instances`.
     async fn instances_shared(
         &self,
         ctx: &RequestContext,

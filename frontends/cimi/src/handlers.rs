@@ -683,7 +683,6 @@ pub(crate) struct RenderMemo {
 
 const RENDER_SLOTS: usize = 4;
 
-#[derive(PartialEq)]
 struct MachinesKey {
     driver: String,
     provider: String,
@@ -692,15 +691,61 @@ struct MachinesKey {
     now: String,
     query: String,
     capture: bool,
-    insts: Vec<deltacloud_core::Instance>,
+    insts: Arc<Vec<deltacloud_core::Instance>>,
     overlays: Arc<std::collections::BTreeMap<String, Overlay>>,
     profiles: Vec<HardwareProfile>,
+}
+
+/// A [`MachinesKey`]'s inputs borrowed from the request, so a memo hit copies nothing (the
+/// profiles alone were a few dozen allocations per request).
+struct MachinesInputs<'a> {
+    cx: &'a Cx,
+    query: &'a str,
+    capture: bool,
+    insts: &'a Arc<Vec<deltacloud_core::Instance>>,
+    overlays: &'a Arc<std::collections::BTreeMap<String, Overlay>>,
+    profiles: &'a [HardwareProfile],
+}
+
+impl MachinesKey {
+    /// Every field equal (`Arc`'s equality tries the pointer first).
+    fn matches(&self, i: &MachinesInputs<'_>) -> bool {
+        self.driver == i.cx.scope.driver
+            && self.provider == i.cx.scope.provider
+            && self.fmt == i.cx.fmt
+            && self.base == i.cx.u.base
+            && self.now == i.cx.now
+            && self.query == i.query
+            && self.capture == i.capture
+            && self.insts == *i.insts
+            && self.overlays == *i.overlays
+            && self.profiles == i.profiles
+    }
+
+    fn from_inputs(i: &MachinesInputs<'_>) -> Self {
+        Self {
+            driver: i.cx.scope.driver.clone(),
+            provider: i.cx.scope.provider.clone(),
+            fmt: i.cx.fmt,
+            base: i.cx.u.base.clone(),
+            now: i.cx.now.clone(),
+            query: i.query.to_owned(),
+            capture: i.capture,
+            insts: Arc::clone(i.insts),
+            overlays: Arc::clone(i.overlays),
+            profiles: i.profiles.to_vec(),
+        }
+    }
 }
 
 /// `GET /cimi/machines`: [`list`] + [`collection`] through the worker's [`RenderMemo`].
 async fn machines_collection(cx: &Cx, req: &HttpRequest) -> Res {
     require(cx, Capability::Instances)?;
-    let insts = cx.driver.instances(&cx.ctx, &Filter::default()).await?;
+    // Shared: the mock hands out the same `Arc` while the list is unchanged.
+    let insts = cx
+        .driver
+        .instances_shared(&cx.ctx, &Filter::default())
+        .await?;
     let overlays = cx.store.overlays(&cx.scope, "machine").await?;
     let gone: Vec<String> = overlays
         .keys()
@@ -709,24 +754,21 @@ async fn machines_collection(cx: &Cx, req: &HttpRequest) -> Res {
         .collect();
     cx.store.prune_overlays(&cx.scope, "machine", gone).await?;
     let profiles = profiles(cx).await;
-    let key = MachinesKey {
-        driver: cx.scope.driver.clone(),
-        provider: cx.scope.provider.clone(),
-        fmt: cx.fmt,
-        base: cx.u.base.clone(),
-        now: cx.now.clone(),
-        query: req.query_string().to_owned(),
+    let inputs = MachinesInputs {
+        cx,
+        query: req.query_string(),
         capture: cx.driver.capabilities().has(Capability::CreateImage),
-        insts,
-        overlays,
-        profiles: profiles.to_vec(),
+        insts: &insts,
+        overlays: &overlays,
+        profiles: &profiles,
     };
     let memo = req.app_data::<RenderMemo>();
     if let Some(m) = memo
-        && let Some((_, hit)) = m.slots.borrow().iter().find(|(k, _)| *k == key)
+        && let Some((_, hit)) = m.slots.borrow().iter().find(|(k, _)| k.matches(&inputs))
     {
         return Ok(hit.respond(StatusCode::OK));
     }
+    let key = MachinesKey::from_inputs(&inputs);
     let entries = render_machines(cx, &key.insts, &key.profiles, &key.overlays);
     let url = cx.u.cimi(r::MACHINES.path);
     let doc = collection_doc(

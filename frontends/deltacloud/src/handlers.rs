@@ -453,9 +453,10 @@ async fn profiles_show(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 // Images (§8.3)
 
 async fn images_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
+    // Shared, as in `instances_index`.
     let (list, rt) = timed(
         cx.driver
-            .images(cx.rctx, &cx.filter(&["id", "architecture", "owner_id"])),
+            .images_shared(cx.rctx, &cx.filter(&["id", "architecture", "owner_id"])),
     )
     .await?;
     if let Some(hit) = cx.memo_hit(&list) {
@@ -526,9 +527,12 @@ async fn images_destroy(cx: &Cx<'_>) -> Result<Reply, ApiError> {
 // Instances (§8.4)
 
 async fn instances_index(cx: &Cx<'_>) -> Result<Reply, ApiError> {
+    // Shared: a driver holding the list in memory (the mock) hands out the same `Arc` while the
+    // list is unchanged, so a poll neither copies the list nor, on a memo hit, compares it
+    // element by element (`Arc`'s equality tries the pointer first).
     let (list, rt) = timed(
         cx.driver
-            .instances(cx.rctx, &cx.filter(&["id", "state", "realm_id"])),
+            .instances_shared(cx.rctx, &cx.filter(&["id", "state", "realm_id"])),
     )
     .await?;
     if let Some(hit) = cx.memo_hit(&list) {

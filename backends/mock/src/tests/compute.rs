@@ -645,3 +645,37 @@ async fn shared_instance_lists_follow_writes() {
             .unwrap();
     assert_eq!(one.iter().map(|i| &i.id).collect::<Vec<_>>(), [&first]);
 }
+
+/// `images_shared`, like `instances_shared`: the memoized list while nothing changes, a new one
+/// after a write, a filtered copy when the filter drops images; always what `images` says.
+#[tokio::test]
+async fn shared_image_lists_follow_writes() {
+    let c = Cloud::new();
+    let all = Filter::default();
+    let a = c.d.images_shared(&ctx(), &all).await.unwrap();
+    let b = c.d.images_shared(&ctx(), &all).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b), "unchanged: the same list");
+    assert_eq!(*a, c.d.images(&ctx(), &all).await.unwrap());
+
+    let req = CreateImage {
+        instance_id: "inst1".into(),
+        name: Some("golden".to_owned()),
+        description: None,
+    };
+    c.d.create_image(&ctx(), &req).await.unwrap();
+    let after = c.d.images_shared(&ctx(), &all).await.unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&a, &after),
+        "a write gives a new list"
+    );
+    assert_eq!(after.len(), a.len() + 1);
+
+    let mine = Filter {
+        owner_id: Some(vec!["self".to_owned()]),
+        ..Filter::default()
+    };
+    let shared = c.d.images_shared(&ctx(), &mine).await.unwrap();
+    assert_eq!(*shared, c.d.images(&ctx(), &mine).await.unwrap());
+    assert!(shared.len() < after.len(), "the filter dropped some");
+    assert!(shared.iter().all(|i| i.owner_id == "mockuser"));
+}
