@@ -208,7 +208,11 @@ impl<'q> Params<'q> {
 /// made up to three passes and two copies per value.
 fn decode(raw: &[u8]) -> Cow<'_, str> {
     if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return String::from_utf8_lossy(raw);
+        // `from_utf8` first: its validation is much quicker than `from_utf8_lossy`'s.
+        return match std::str::from_utf8(raw) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
     }
     let hex = |b: u8| char::from(b).to_digit(16);
     let mut out = Vec::with_capacity(raw.len());
