@@ -102,9 +102,10 @@ async fn robots() -> HttpResponse {
         .body("User-agent: *\nDisallow: /\n")
 }
 
-/// The application one worker serves. `TracingLogger` is the outermost layer so the logged path
-/// is the one the client sent (matrix parameters included) and every response, even a routing
-/// 404, is logged; `MatrixParams` rewrites `/api;driver=x/...` paths before routing.
+/// The application one worker serves. `TracingLogger` is the outermost layer so every response,
+/// even a routing 404, is logged; `MatrixParams` rewrites `/api;driver=x/...` paths before
+/// routing. The access log shows the rewritten path: matrix parameters can carry a provider URL
+/// with credentials in it, and the driver and (redacted) provider are logged as fields anyway.
 pub fn build_app(
     gateway: web::Data<Gateway>,
     site: Site,

@@ -41,6 +41,9 @@ impl<W> TextLayer<W> {
     }
 }
 
+/// The largest line buffer a thread keeps between events.
+const MAX_KEPT_LINE: usize = 64 * 1024;
+
 /// A span's fields, formatted once when it is created (and extended by `record`).
 struct SpanFields(String);
 
@@ -82,7 +85,13 @@ where
                 .write_all(line.as_bytes());
         };
         LINE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut line) => write(&mut line),
+            Ok(mut line) => {
+                write(&mut line);
+                // One huge event (a long error body, say) should not pin its buffer for good.
+                if line.capacity() > MAX_KEPT_LINE {
+                    *line = String::with_capacity(512);
+                }
+            }
             // An event logged while this thread formats another (from inside a `Display`).
             Err(_) => write(&mut String::new()),
         });
