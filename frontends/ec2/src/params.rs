@@ -39,19 +39,29 @@ impl<'q> Params<'q> {
     /// `InvalidParameterValue` when the request carries more than [`MAX_PARAMS`] parameters.
     pub fn parse(encoded: &'q [u8]) -> Ec2Result<Self> {
         // One slot per `&`-separated piece (an upper bound), so the vector never regrows.
-        let pieces = encoded.iter().filter(|&&b| b == b'&').count() + 1;
+        let pieces = memchr::memchr_iter(b'&', encoded).count() + 1;
         let mut pairs = Vec::with_capacity(pieces.min(MAX_PARAMS));
-        for piece in encoded.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            if pairs.len() >= MAX_PARAMS {
-                return Err(Ec2Error::invalid_value(format!(
-                    "Too many parameters (at most {MAX_PARAMS})"
-                )));
+        // Validated once: cut at the ASCII `&` and `=`, valid UTF-8 stays valid in every piece,
+        // so no piece needs validating again (about a third of the parse, measured).
+        let text = std::str::from_utf8(encoded).ok();
+        let part =
+            |from: usize, to: usize| (&encoded[from..to], text.and_then(|t| t.get(from..to)));
+        let mut start = 0;
+        while start < encoded.len() {
+            let end = memchr::memchr(b'&', &encoded[start..]).map_or(encoded.len(), |i| start + i);
+            if end > start {
+                if pairs.len() >= MAX_PARAMS {
+                    return Err(Ec2Error::invalid_value(format!(
+                        "Too many parameters (at most {MAX_PARAMS})"
+                    )));
+                }
+                let (name, value) = match memchr::memchr(b'=', &encoded[start..end]) {
+                    Some(eq) => (part(start, start + eq), part(start + eq + 1, end)),
+                    None => (part(start, end), part(end, end)),
+                };
+                pairs.push((decode(name.0, name.1), decode(value.0, value.1)));
             }
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(eq) => (&piece[..eq], &piece[eq + 1..]),
-                None => (piece, &b""[..]),
-            };
-            pairs.push((decode(name), decode(value)));
+            start = end + 1;
         }
         Ok(Self { pairs })
     }
@@ -206,12 +216,13 @@ impl<'q> Params<'q> {
 /// exactly as `form_urlencoded::parse` does (a property test holds them equal). Borrowed from
 /// the input when nothing needs decoding, which is most names and values; `form_urlencoded`
 /// made up to three passes and two copies per value.
-fn decode(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        // `from_utf8` first: its validation is much quicker than `from_utf8_lossy`'s.
-        return match std::str::from_utf8(raw) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(raw),
+///
+/// `text` is `raw` as a `str` when the caller already knows it is valid UTF-8.
+fn decode<'q>(raw: &'q [u8], text: Option<&'q str>) -> Cow<'q, str> {
+    if memchr::memchr2(b'%', b'+', raw).is_none() {
+        return match text {
+            Some(s) => Cow::Borrowed(s),
+            None => String::from_utf8_lossy(raw),
         };
     }
     let hex = |b: u8| char::from(b).to_digit(16);

@@ -67,15 +67,44 @@ pub struct ParsedTime {
     pub unix: i64,
 }
 
-/// `yyyymmddThhmmssZ`.
+/// `yyyymmddThhmmssZ`. Read by hand (every signed request has one): `time`'s format-driven
+/// parser took about a third of reading a request's signing claims. A property test holds the
+/// two to the same answers.
 #[must_use]
 pub fn parse_amz_date(s: &str) -> Option<ParsedTime> {
-    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::PrimitiveDateTime::parse(s, &fmt)
-        .ok()
-        .map(|t| ParsedTime {
-            unix: t.assume_utc().unix_timestamp(),
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0_i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
         })
+    };
+    let (year, month, day) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
+    let (hour, minute, second) = (num(9, 11)?, num(11, 13)?, num(13, 15)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(ParsedTime {
+        unix: days * 86_400 + hour * 3600 + minute * 60 + second,
+    })
 }
 
 /// ISO 8601 as SigV2 clients send it: `2011-10-03T15:19:30Z`, with or without fractional
@@ -195,6 +224,23 @@ mod tests {
             Some(1_440_938_160)
         );
         assert_eq!(parse_iso8601("yesterday"), None);
+    }
+
+    proptest::proptest! {
+        /// The hand-written reader agrees with `time`'s parser, valid dates or not.
+        #[test]
+        fn amz_dates_read_like_time_reads_them(
+            y in 0_u32..10_000, mo in 0_u32..14, d in 0_u32..33,
+            h in 0_u32..26, mi in 0_u32..62, sec in 0_u32..62,
+            junk in proptest::option::of("[0-9TZ ]{0,17}"),
+        ) {
+            let s = junk.unwrap_or_else(|| format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{sec:02}Z"));
+            let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+            let theirs = time::PrimitiveDateTime::parse(&s, &fmt)
+                .ok()
+                .map(|t| t.assume_utc().unix_timestamp());
+            proptest::prop_assert_eq!(parse_amz_date(&s).map(|t| t.unix), theirs, "{}", s);
+        }
     }
 
     #[test]
