@@ -58,6 +58,18 @@ fn https_ctx(proxy: &TlsProxy) -> RequestContext {
 
 /// The error's cause chain names the unknown issuer: the failure is the certificate check, not,
 /// say, a refused connection that would also be a `ProviderError`.
+/// List realms through `proxy`, expect the engine's certificate to be refused at the handshake
+/// (a provider error naming the unknown issuer), and check no handshake completed.
+async fn assert_realms_refused(d: &RhevmDriver, proxy: &TlsProxy) {
+    let err = d
+        .realms(&https_ctx(proxy), &Filter::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderError, "{err}");
+    assert_certificate_refused(&err);
+    assert_eq!(proxy.handshakes(), 0);
+}
+
 fn assert_certificate_refused(err: &deltacloud_core::Error) {
     let mut detail = err.to_string();
     let mut cause = std::error::Error::source(err);
@@ -91,15 +103,9 @@ async fn without_the_ca_file_the_certificate_is_refused_as_a_provider_error() {
     let (engine, proxy) = https_engine();
     let d = driver(None).unwrap();
 
-    let err = d
-        .realms(&https_ctx(&proxy), &Filter::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ProviderError, "{err}");
-    assert_certificate_refused(&err);
+    assert_realms_refused(&d, &proxy).await;
     // Refused at the handshake: nothing, credentials least of all, reached the engine.
     assert!(proxy.connections() >= 1);
-    assert_eq!(proxy.handshakes(), 0);
     assert!(engine.requests().is_empty(), "{:?}", engine.requests());
     assert_eq!(engine.logins(), 0);
 }
@@ -111,13 +117,7 @@ async fn another_ca_is_not_enough() {
     let dir = tempfile::tempdir().unwrap();
     let d = driver(Some(&stranger.write_ca_file(dir.path()).unwrap())).unwrap();
 
-    let err = d
-        .realms(&https_ctx(&proxy), &Filter::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ProviderError, "{err}");
-    assert_certificate_refused(&err);
-    assert_eq!(proxy.handshakes(), 0);
+    assert_realms_refused(&d, &proxy).await;
 }
 
 /// A CA file that holds no certificate must stop the driver at start-up, as a configuration

@@ -102,13 +102,13 @@ pub fn ec2_state(config: &Config) -> anyhow::Result<deltacloud_frontend_ec2::Ec2
         },
     };
     if let Some(c) = &config.credentials {
-        builtin.push(compat(&c.user, &c.password));
+        builtin.push(Arc::new(compat(&c.user, &c.password)));
     }
     if config.driver == deltacloud_backend_mock::DRIVER_ID {
-        builtin.push(compat(
+        builtin.push(Arc::new(compat(
             deltacloud_backend_mock::MOCK_USER,
             &Secret::new(deltacloud_backend_mock::MOCK_PASSWORD),
-        ));
+        )));
     }
     Ok(Ec2State::new(
         store,

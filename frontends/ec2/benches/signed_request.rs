@@ -51,11 +51,7 @@ fn signed_query() -> String {
     let sts = sigv4::string_to_sign(&c, &sigv4::canonical_request(&p, &c).unwrap());
     let key = sigv4::signing_key(SECRET, "20261206", "us-east-1", "ec2");
     let sig = deltacloud_frontend_ec2::auth::hmac_sha256(&key, sts.as_bytes());
-    let mut hex = String::new();
-    for b in sig {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    format!("{UNSIGNED}&X-Amz-Signature={hex}")
+    format!("{UNSIGNED}&X-Amz-Signature={}", hex::encode(sig))
 }
 
 #[divan::bench]

@@ -48,7 +48,8 @@ pub struct Ec2Config {
     /// Identities that work without being stored: the backend's well-known users (the mock's
     /// `mockuser`), and `API_USER`/`API_PASSWORD`. The server decides what goes here, so this
     /// crate never names a backend.
-    pub builtin: Vec<CredentialRecord>,
+    /// Shared (`Arc`) like the store's cached records, so a signed request copies none of them.
+    pub builtin: Vec<Arc<CredentialRecord>>,
 }
 
 impl Default for Ec2Config {
@@ -71,8 +72,6 @@ pub struct Tombstone {
 pub struct Ec2State {
     pub store: Store,
     pub config: Ec2Config,
-    /// `config.builtin`, shared like the store's cached records.
-    builtin: Vec<Arc<CredentialRecord>>,
     /// `(scope, instance id)` ⇒ tombstone. Per-process and short-lived by design.
     pub(crate) tombstones: Mutex<HashMap<(String, String), Tombstone>>,
 }
@@ -91,7 +90,6 @@ impl Ec2State {
     pub fn new(store: Store, config: Ec2Config) -> Self {
         Self {
             store,
-            builtin: config.builtin.iter().cloned().map(Arc::new).collect(),
             config,
             tombstones: Mutex::new(HashMap::new()),
         }
@@ -105,7 +103,8 @@ impl Ec2State {
             Ec2Error::internal()
         })?;
         Ok(stored.or_else(|| {
-            self.builtin
+            self.config
+                .builtin
                 .iter()
                 .find(|r| r.access_key == access_key)
                 .cloned()

@@ -436,12 +436,9 @@ fn put_canonical_value(out: &mut impl Sink, v: &str) {
 
 /// `bytes` as lower-case hex, on the stack.
 fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
-    for (i, &b) in bytes.iter().enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
-    }
+    // Cannot fail: the output is exactly twice the input's length.
+    let _ = hex::encode_to_slice(bytes, &mut out);
     out
 }
 
@@ -553,22 +550,13 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 ///
 /// # Errors
 /// `SignatureDoesNotMatch`, or the canonicalization errors of [`canonical_request`].
-pub fn verify(parts: &HttpParts<'_>, c: &V4Claims<'_>, secret: &str) -> Ec2Result<()> {
-    verify_with_key(
-        parts,
-        c,
-        &signing_key(secret, c.scope_date, c.region, c.service),
-    )
-}
-
-/// [`verify`] with the signing key of the claims' scope already derived (by [`signing_key`]):
-/// the four HMACs that derive it depend only on the secret and the scope, which stay the same
-/// for a day, so the `/ec2` handler keeps recent keys ([`SigningKeys`]).
 ///
-/// # Errors
-/// As [`verify`].
-pub fn verify_with_key(parts: &HttpParts<'_>, c: &V4Claims<'_>, key: &[u8; 32]) -> Ec2Result<()> {
-    verify_with_mac(parts, c, keyed(key))
+/// This derives the signing key (four HMACs) every time; the `/ec2` handler verifies through
+/// [`SigningKeys`] instead, which keeps recent keys: they depend only on the secret and the
+/// scope, which stay the same for a day.
+pub fn verify(parts: &HttpParts<'_>, c: &V4Claims<'_>, secret: &str) -> Ec2Result<()> {
+    let key = signing_key(secret, c.scope_date, c.region, c.service);
+    verify_with_mac(parts, c, keyed(&key))
 }
 
 /// HMAC-SHA256 keyed with `key` (any length is a valid HMAC key).
@@ -579,7 +567,7 @@ fn keyed(key: &[u8; 32]) -> Hmac<Sha256> {
     })
 }
 
-/// [`verify_with_key`] with the HMAC already keyed: the canonical request streams into its
+/// [`verify`] with the HMAC already keyed: the canonical request streams into its
 /// hash and the string to sign into the MAC, without either being built in memory.
 fn verify_with_mac(
     parts: &HttpParts<'_>,
@@ -628,7 +616,8 @@ impl KeptKey {
 impl SigningKeys {
     pub const MAX: usize = 256;
 
-    /// The signing key of `c`'s scope for `access_key` with `secret`, derived on a miss.
+    /// The signing key of `c`'s scope for `access_key` with `secret`, derived on a miss (what
+    /// [`SigningKeys::verify`] uses).
     #[must_use]
     pub fn get(&self, c: &V4Claims<'_>, secret: &Secret) -> [u8; 32] {
         self.with(c, secret, |k| k.key)
